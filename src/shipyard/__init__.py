@@ -1,0 +1,46 @@
+"""Shipyard: from raw data to a monitored production model, in one package.
+
+>>> import shipyard as sy
+>>> ws = sy.Workspace()          # ./.shipyard: SQLite + a local blob folder
+"""
+
+from ._version import __version__
+from ._workspace import Workspace
+from .core import (
+    AlreadyExists,
+    BlobCorrupted,
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    InvalidReference,
+    MissingExtra,
+    NotFound,
+    Ref,
+    Settings,
+    ShipyardError,
+    ShipyardWarning,
+    StorageError,
+    parse_ref,
+)
+from .store import Graph, Node
+
+__all__ = [
+    "AlreadyExists",
+    "BlobCorrupted",
+    "ConfigurationError",
+    "Conflict",
+    "Graph",
+    "InvalidInput",
+    "InvalidReference",
+    "MissingExtra",
+    "Node",
+    "NotFound",
+    "Ref",
+    "Settings",
+    "ShipyardError",
+    "ShipyardWarning",
+    "StorageError",
+    "Workspace",
+    "__version__",
+    "parse_ref",
+]

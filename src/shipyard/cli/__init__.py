@@ -1,0 +1,10 @@
+"""The command line: ``shipyard …``."""
+
+from ._app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,27 @@
+"""Foundation storage: the metadata DB, the blob store and the lineage graph."""
+
+from ._blobs import BlobInfo, BlobStore
+from ._db import Database, metadata, normalize_db_url
+from ._lineage import Edge, Graph, HasLineage, Lineage, Node
+from ._schema import TABLE_MODULES, current_revision, head_revision, load_metadata, migrate
+from ._types import JSONType, UTCDateTime
+
+__all__ = [
+    "TABLE_MODULES",
+    "BlobInfo",
+    "BlobStore",
+    "Database",
+    "Edge",
+    "Graph",
+    "HasLineage",
+    "JSONType",
+    "Lineage",
+    "Node",
+    "UTCDateTime",
+    "current_revision",
+    "head_revision",
+    "load_metadata",
+    "metadata",
+    "migrate",
+    "normalize_db_url",
+]
