@@ -38,8 +38,9 @@ def main() -> None:
 
     t = step("1. Workspace")
     ws = sy.Workspace(home)
-    console.print(f"workspace at {ws.home} (metadata: {ws.db.backend}, blobs: "
-                  f"{ws.settings.blob_backend})")
+    console.print(
+        f"workspace at {ws.home} (metadata: {ws.db.backend}, blobs: {ws.settings.blob_backend})"
+    )
     timings.append(("workspace", time.perf_counter() - t))
 
     t = step("2. Blob store and lineage")
@@ -49,8 +50,10 @@ def main() -> None:
     report = Node("report", digest[7:19], "summary report")
     ws.lineage.record(raw, report, "summarized_as")
     up = ws.lineage.upstream(report)
-    console.print(f"stored {len(note)} bytes as {digest[:19]}…; "
-                  f"lineage of the report reaches {len(up.nodes) - 1} upstream object(s)")
+    console.print(
+        f"stored {len(note)} bytes as {digest[:19]}…; "
+        f"lineage of the report reaches {len(up.nodes) - 1} upstream object(s)"
+    )
     timings.append(("blobs + lineage", time.perf_counter() - t))
 
     t = step("3. Workspace info")
@@ -65,7 +68,9 @@ def main() -> None:
     for name, secs in timings:
         summary.add_row(name, f"{secs:.2f}")
     console.print(summary)
-    console.print(f"Next: [bold]shipyard --home {ws.home} server[/] and open http://127.0.0.1:8000/")
+    console.print(
+        f"Next: [bold]shipyard --home {ws.home} server[/] and open http://127.0.0.1:8000/"
+    )
     ws.close()
 
 

@@ -69,7 +69,9 @@ def pg_url() -> Iterator[str]:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
-                "AND query LIKE %s", (f"%{schema}%",))
+                "AND query LIKE %s",
+                (f"%{schema}%",),
+            )
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
@@ -89,13 +91,18 @@ def s3_endpoint() -> Iterator[str]:
 
     from tests._support import wait_for_port
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, timeout=60)
         yield f"http://127.0.0.1:{port}"
@@ -112,8 +119,7 @@ def s3_bucket(s3_endpoint: str) -> str:
     from shipyard.core import new_id
 
     name = f"sy-{new_id().lower()}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=name)
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
 
 
@@ -144,8 +150,7 @@ def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     url = request.getfixturevalue("pg_url")
     blob_url = request.getfixturevalue("s3_blob_url")
     endpoint = request.getfixturevalue("s3_endpoint")
-    with sy.Workspace(tmp_path / "ws", db=url, blobs=blob_url,
-                      s3_endpoint_url=endpoint) as w:
+    with sy.Workspace(tmp_path / "ws", db=url, blobs=blob_url, s3_endpoint_url=endpoint) as w:
         yield w
 
 

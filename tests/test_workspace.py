@@ -35,8 +35,9 @@ def test_environment_configures_workspace(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_workspace_identity_is_stable(ws: Any) -> None:
     first = ws.id
-    again = sy.Workspace(ws.home, db=ws.settings.db_url, blobs=ws.settings.blob_url,
-                         settings=ws.settings)
+    again = sy.Workspace(
+        ws.home, db=ws.settings.db_url, blobs=ws.settings.blob_url, settings=ws.settings
+    )
     assert again.id == first
     info = again.info()
     assert info["counts"] == {"lineage objects": 0, "lineage edges": 0}
@@ -70,7 +71,8 @@ def test_eight_processes_open_new_workspace_at_once(tmp_path: Path) -> None:
         with ws.db.read() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
             ids = conn.exec_driver_sql(
-                "SELECT count(*) FROM workspace_meta WHERE key='id'").scalar_one()
+                "SELECT count(*) FROM workspace_meta WHERE key='id'"
+            ).scalar_one()
     assert len(versions) == 1 and ids == 1
 
 
@@ -103,9 +105,12 @@ def test_unreachable_postgres_is_storage_error(tmp_path: Path) -> None:
 
 
 def test_missing_s3_bucket_is_storage_error(tmp_path: Path, s3_endpoint: str) -> None:
-    with sy.Workspace(tmp_path / "w", blobs="s3://no-such-bucket/x",
-                      s3_endpoint_url=s3_endpoint) as ws, pytest.raises(
-        sy.StorageError, match="cannot write blob"):
+    with (
+        sy.Workspace(
+            tmp_path / "w", blobs="s3://no-such-bucket/x", s3_endpoint_url=s3_endpoint
+        ) as ws,
+        pytest.raises(sy.StorageError, match="cannot write blob"),
+    ):
         ws.blobs.put_bytes(b"x")
 
 

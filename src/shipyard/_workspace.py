@@ -79,10 +79,13 @@ class Workspace:
             ).first()
             if row is None:
                 self.id = new_id()
-                conn.execute(workspace_meta.insert(), [
-                    {"key": "id", "value": self.id},
-                    {"key": "created_at", "value": utcnow().isoformat()},
-                ])
+                conn.execute(
+                    workspace_meta.insert(),
+                    [
+                        {"key": "id", "value": self.id},
+                        {"key": "created_at", "value": utcnow().isoformat()},
+                    ],
+                )
             else:
                 self.id = row[0]
 
@@ -104,8 +107,9 @@ class Workspace:
             for table in md.sorted_tables:
                 label = table.info.get("count_label")
                 if label:
-                    counts[label] = int(conn.execute(
-                        sa.select(sa.func.count()).select_from(table)).scalar_one())
+                    counts[label] = int(
+                        conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                    )
         return {
             "id": self.id,
             "home": str(self.home),

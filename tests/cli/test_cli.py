@@ -55,13 +55,23 @@ def test_debug_shows_the_exception(tmp_path: Path) -> None:
 
 def test_real_subprocess(tmp_path: Path) -> None:
     env = {**os.environ, "SHIPYARD_HOME": str(tmp_path / "sub")}
-    proc = subprocess.run([sys.executable, "-m", "shipyard", "info"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard", "info"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "schema revision" in proc.stdout
     assert str(tmp_path / "sub") in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "shipyard", "--db", "mysql://x/y", "info"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "shipyard", "--db", "mysql://x/y", "info"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1
     assert "unsupported database 'mysql'" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -44,8 +44,7 @@ def test_hashing_matches_hashlib(tmp_path: Path) -> None:
 
 
 def test_settings_precedence(tmp_path: Path) -> None:
-    env = {"SHIPYARD_HOME": str(tmp_path / "env-home"),
-           "SHIPYARD_DB_URL": "postgresql://env/db"}
+    env = {"SHIPYARD_HOME": str(tmp_path / "env-home"), "SHIPYARD_DB_URL": "postgresql://env/db"}
     s = Settings.load(environ=env)
     assert s.home == tmp_path / "env-home"
     assert s.db_url == "postgresql://env/db"

@@ -16,8 +16,9 @@ from tests._support import run_uvicorn
 
 @pytest.fixture
 def server(sqlite_ws: Any) -> Iterator[str]:
-    sqlite_ws.lineage.record(Node("dataset_version", "D1", "churn@1"),
-                             Node("run", "R1", "train rf"), "input_to")
+    sqlite_ws.lineage.record(
+        Node("dataset_version", "D1", "churn@1"), Node("run", "R1", "train rf"), "input_to"
+    )
     with run_uvicorn(create_app(sqlite_ws)) as url:
         yield url
 

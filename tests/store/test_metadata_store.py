@@ -73,7 +73,9 @@ def test_lineage_graph_queries(db_url: str) -> None:
     assert d["root"] == "run:R1"
     assert {n["label"] for n in d["nodes"]} == {"churn-train@1", "rf", "churn@1"}
     assert {(e["src"], e["dst"], e["relation"]) for e in d["edges"]} == {
-        ("dataset_version:D2", "run:R1", "input_to"), ("run:R1", "model_version:M1", "produced")}
+        ("dataset_version:D2", "run:R1", "input_to"),
+        ("run:R1", "model_version:M1", "produced"),
+    }
     assert lin.counts() == {"dataset_version": 2, "run": 1, "model_version": 1, "deployment": 1}
     with pytest.raises(NotFound, match="no object 'run:nope'"):
         lin.upstream("run:nope")
@@ -131,3 +133,20 @@ def test_bad_db_urls(url: str, fragment: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         Database(url)
     assert fragment in str(info.value)
+
+
+def test_objects_created_inside_a_producer_are_linked(db_url: str) -> None:
+    from shipyard.store import producing
+
+    db = Database(db_url)
+    migrate(db)
+    lin = Lineage(db)
+    step = Node("step_run", "S1", "train")
+    lin.created(Node("run", "outside"))
+    with producing(step):
+        lin.created(Node("run", "inside", "rf"))
+    assert lin.upstream("run:inside").keys() == ["run:inside", "step_run:S1"] or set(
+        lin.upstream("run:inside").keys()
+    ) == {"run:inside", "step_run:S1"}
+    assert set(lin.upstream("run:outside").keys()) == {"run:outside"}
+    db.dispose()

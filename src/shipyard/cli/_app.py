@@ -34,15 +34,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    home: str = typer.Option(None, "--home", "-w", envvar="SHIPYARD_HOME",
-                             help="Workspace folder (default ./.shipyard)."),
-    db: str = typer.Option(None, "--db", envvar="SHIPYARD_DB_URL",
-                           help="Metadata DB URL (sqlite:///… or postgresql://…)."),
-    blobs: str = typer.Option(None, "--blobs", envvar="SHIPYARD_BLOB_URL",
-                              help="Blob store URL (a folder or s3://bucket/prefix)."),
+    home: str = typer.Option(
+        None, "--home", "-w", envvar="SHIPYARD_HOME", help="Workspace folder (default ./.shipyard)."
+    ),
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="SHIPYARD_DB_URL",
+        help="Metadata DB URL (sqlite:///… or postgresql://…).",
+    ),
+    blobs: str = typer.Option(
+        None,
+        "--blobs",
+        envvar="SHIPYARD_BLOB_URL",
+        help="Blob store URL (a folder or s3://bucket/prefix).",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     state.home, state.db, state.blobs, state.debug = home, db, blobs, debug
 
@@ -52,9 +62,11 @@ def init() -> None:
     """Create (or open) the workspace and apply migrations."""
     ws = workspace()
     info = ws.info()
-    console.print(f"[green]workspace ready[/] {info['home']} "
-                  f"(db {info['db']['backend']}, blobs {info['blobs']['backend']}, "
-                  f"schema {info['schema_revision']})")
+    console.print(
+        f"[green]workspace ready[/] {info['home']} "
+        f"(db {info['db']['backend']}, blobs {info['blobs']['backend']}, "
+        f"schema {info['schema_revision']})"
+    )
 
 
 @app.command()
@@ -66,13 +78,17 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
 
         print_json(data)
         return
-    print_table("Workspace", ["setting", "value"], [
-        ("id", data["id"]),
-        ("home", data["home"]),
-        ("metadata db", f"{data['db']['backend']}  {data['db']['url']}"),
-        ("blob store", f"{data['blobs']['backend']}  {data['blobs']['url']}"),
-        ("schema revision", data["schema_revision"]),
-    ])
+    print_table(
+        "Workspace",
+        ["setting", "value"],
+        [
+            ("id", data["id"]),
+            ("home", data["home"]),
+            ("metadata db", f"{data['db']['backend']}  {data['db']['url']}"),
+            ("blob store", f"{data['blobs']['backend']}  {data['blobs']['url']}"),
+            ("schema revision", data["schema_revision"]),
+        ],
+    )
     print_table("Objects", ["kind", "count"], sorted(data["counts"].items()))
 
 
@@ -88,8 +104,9 @@ def server(
     from ..server import create_app
 
     ws = workspace()
-    console.print(f"Shipyard UI on [link]http://{host}:{port}/[/link]  "
-                  f"(API docs: http://{host}:{port}/docs)")
+    console.print(
+        f"Shipyard UI on [link]http://{host}:{port}/[/link]  (API docs: http://{host}:{port}/docs)"
+    )
     uvicorn.run(create_app(ws), host=host, port=port, log_level=log_level)
 
 

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -61,14 +60,17 @@ def reset_state() -> None:
 class ShipyardGroup(TyperGroup):
     """Root command group: ShipyardError → message on stderr, exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ShipyardError as exc:
             if state.debug:
                 raise
-            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc.message}",
-                              highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {type(exc).__name__}: {exc.message}",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(code=1) from None
 
 

@@ -46,4 +46,5 @@ __all__ = [
     "split_digest",
     "stable_hash",
     "utcnow",
+    "validate_name",
 ]

@@ -58,16 +58,22 @@ class Settings:
         db_url = pick(db, "db_url", f"sqlite:///{home_path / 'shipyard.db'}")
         blob_url = pick(blobs, "blob_url", str(home_path / "blobs"))
         kwargs: dict[str, Any] = {}
-        for name in ("s3_endpoint_url", "online_store", "online_store_url", "redis_url",
-                     "server_url"):
+        for name in (
+            "s3_endpoint_url",
+            "online_store",
+            "online_store_url",
+            "redis_url",
+            "server_url",
+        ):
             value = pick(overrides.pop(name, None), name)
             if value is not None:
                 kwargs[name] = value
         blob_options = dict(overrides.pop("blob_options", None) or {})
         if overrides:
             raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
-        return cls(home=home_path, db_url=db_url, blob_url=blob_url,
-                   blob_options=blob_options, **kwargs)
+        return cls(
+            home=home_path, db_url=db_url, blob_url=blob_url, blob_options=blob_options, **kwargs
+        )
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

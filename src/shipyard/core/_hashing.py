@@ -44,7 +44,7 @@ def hash_stream(stream: BinaryIO, chunk_size: int = CHUNK) -> tuple[str, int]:
 def hash_file(path: str | os.PathLike[str], chunk_size: int = CHUNK) -> tuple[str, int]:
     """Hash a file; return ``(digest, size)``. Small files are read in one call."""
     with open(path, "rb", buffering=0) as f:
-        return hash_stream(f, chunk_size)  # type: ignore[arg-type]
+        return hash_stream(f, chunk_size)
 
 
 def hash_chunks(chunks: Iterable[bytes]) -> str:

@@ -53,8 +53,11 @@ def create_app(workspace: Any = None, **workspace_options: Any) -> FastAPI:
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
-        return FileResponse(_PLOTLY_JS, media_type="application/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            _PLOTLY_JS,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     for name in ROUTE_MODULES:
         module = importlib.import_module(name)
@@ -77,5 +80,11 @@ def _add_unavailable(app: FastAPI, key: str, title: str, path: str) -> None:
     def page(request: Request) -> HTMLResponse:
         return render(request, "unavailable.html", area=key, title=title)
 
-    app.add_api_route(path, page, methods=["GET"], include_in_schema=False,
-                      response_class=HTMLResponse, name=f"unavailable_{key}")
+    app.add_api_route(
+        path,
+        page,
+        methods=["GET"],
+        include_in_schema=False,
+        response_class=HTMLResponse,
+        name=f"unavailable_{key}",
+    )

@@ -21,12 +21,26 @@ def get_ws(request: Request) -> Any:
     return request.app.state.workspace
 
 
-def render(request: Request, template: str, *, area: str | None = None,
-           status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    *,
+    area: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     """Render a page inside the shared layout (navigation, breadcrumbs)."""
     available = request.app.state.ui_areas
-    nav = [{"key": a.key, "title": a.title, "path": a.path, "available": a.key in available,
-            "active": a.key == area} for a in AREAS]
+    nav = [
+        {
+            "key": a.key,
+            "title": a.title,
+            "path": a.path,
+            "available": a.key in available,
+            "active": a.key == area,
+        }
+        for a in AREAS
+    ]
     return templates.TemplateResponse(
         request, template, {"nav": nav, "area": area, **context}, status_code=status_code
     )

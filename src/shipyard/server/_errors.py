@@ -21,8 +21,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request):
             from ._deps import render
 
-            return render(request, "error.html", status_code=exc.http_status,
-                          error=exc.to_dict())
+            return render(request, "error.html", status_code=exc.http_status, error=exc.to_dict())
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
@@ -33,9 +32,13 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"]) or "request"
-        body = {"error": {"type": "InvalidInput",
-                          "message": f"invalid request: {where}: {first['msg']}",
-                          "details": {"errors": errors}}}
+        body = {
+            "error": {
+                "type": "InvalidInput",
+                "message": f"invalid request: {where}: {first['msg']}",
+                "details": {"errors": errors},
+            }
+        }
         if _wants_html(request):
             return HTMLResponse(body["error"]["message"], status_code=422)
         return JSONResponse(body, status_code=422)

@@ -2,8 +2,15 @@
 
 from ._blobs import BlobInfo, BlobStore
 from ._db import Database, metadata, normalize_db_url
-from ._lineage import Edge, Graph, HasLineage, Lineage, Node
-from ._schema import TABLE_MODULES, current_revision, head_revision, load_metadata, migrate
+from ._lineage import Edge, Graph, HasLineage, Lineage, Node, current_producer, producing
+from ._schema import (
+    TABLE_MODULES,
+    current_revision,
+    head_revision,
+    head_revisions,
+    load_metadata,
+    migrate,
+)
 from ._types import JSONType, UTCDateTime
 
 __all__ = [
@@ -18,10 +25,13 @@ __all__ = [
     "Lineage",
     "Node",
     "UTCDateTime",
+    "current_producer",
     "current_revision",
     "head_revision",
+    "head_revisions",
     "load_metadata",
     "metadata",
     "migrate",
     "normalize_db_url",
+    "producing",
 ]

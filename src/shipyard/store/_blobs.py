@@ -272,15 +272,16 @@ class BlobStore:
         except FileNotFoundError:
             raise self._missing(digest) from None
         if verify:
-            return io.BufferedReader(_VerifyingReader(f, digest, self.url), CHUNK)  # type: ignore[return-value]
-        return f  # type: ignore[no-any-return]
+            return io.BufferedReader(_VerifyingReader(f, digest, self.url), CHUNK)
+        return f
 
     def get_bytes(self, digest: str, *, verify: bool = False) -> bytes:
         with self.open(digest, verify=verify) as f:
             return f.read()
 
-    def get_file(self, digest: str, dest: str | os.PathLike[str], *, verify: bool = False,
-                 link: bool = False) -> None:
+    def get_file(
+        self, digest: str, dest: str | os.PathLike[str], *, verify: bool = False, link: bool = False
+    ) -> None:
         """Write a blob to a local file (atomically). *link* hard-links when possible."""
         dest = os.fspath(dest)
         os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
@@ -303,13 +304,17 @@ class BlobStore:
             _unlink(tmp)
             raise
 
-    def get_many(self, items: Iterable[tuple[str, str | os.PathLike[str]]], *,
-                 verify: bool = False, link: bool = False) -> None:
+    def get_many(
+        self,
+        items: Iterable[tuple[str, str | os.PathLike[str]]],
+        *,
+        verify: bool = False,
+        link: bool = False,
+    ) -> None:
         """Write many blobs to local files in parallel: ``[(digest, dest), …]``."""
         jobs = list(items)
         with ThreadPoolExecutor(self.max_workers) as pool:
-            for f in [pool.submit(self.get_file, d, p, verify=verify, link=link)
-                      for d, p in jobs]:
+            for f in [pool.submit(self.get_file, d, p, verify=verify, link=link) for d, p in jobs]:
                 f.result()
 
     def verify(self, digest: str) -> None:

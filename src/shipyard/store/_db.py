@@ -50,9 +50,7 @@ def normalize_db_url(url: str) -> sa.URL:
             details={"db_url": url},
         ) from None
     backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend == "postgres":
+    if backend in ("postgresql", "postgres") and "+" not in parsed.drivername:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigurationError(
@@ -170,8 +168,10 @@ def _translate_errors(db: Database) -> Iterator[None]:
         yield
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "could not translate host name" in text or "Connection refused" in text or (
-            "connection" in text and "failed" in text
+        if (
+            "could not translate host name" in text
+            or "Connection refused" in text
+            or ("connection" in text and "failed" in text)
         ):
             raise StorageError(
                 f"cannot reach the metadata database {db.display_url}: {text.strip()}; "

@@ -7,7 +7,9 @@ did this come from", ``downstream`` "what depends on this".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,8 +61,13 @@ class Graph:
         return {
             "root": self.root,
             "nodes": [
-                {"key": n.key, "kind": n.kind, "id": n.id, "label": n.label,
-                 "depth": self.depth.get(n.key, 0)}
+                {
+                    "key": n.key,
+                    "kind": n.kind,
+                    "id": n.id,
+                    "label": n.label,
+                    "depth": self.depth.get(n.key, 0),
+                }
                 for n in self.nodes.values()
             ],
             "edges": [{"src": e.src, "dst": e.dst, "relation": e.relation} for e in self.edges],
@@ -71,6 +78,29 @@ class Graph:
 
 
 Resolver = Callable[[str], Node]
+
+_producer: contextvars.ContextVar[Node | None] = contextvars.ContextVar(
+    "shipyard_lineage_producer", default=None
+)
+
+
+@contextlib.contextmanager
+def producing(node: Node) -> Iterator[Node]:
+    """While active, objects that services create are linked from *node*.
+
+    A pipeline step runs its function inside ``producing(step_node)``; a run started or
+    a dataset version committed inside it then gets the edge ``step → object``
+    (relation ``created``) through :meth:`Lineage.created`.
+    """
+    token = _producer.set(node)
+    try:
+        yield node
+    finally:
+        _producer.reset(token)
+
+
+def current_producer() -> Node | None:
+    return _producer.get()
 
 
 class Lineage:
@@ -109,8 +139,7 @@ class Lineage:
                 ).first()
             if row is None:
                 raise NotFound(
-                    f"no object {obj!r} in the lineage graph; lineage keys look like "
-                    "'<kind>:<id>'",
+                    f"no object {obj!r} in the lineage graph; lineage keys look like '<kind>:<id>'",
                     details={"ref": obj},
                 )
             return Node(row.kind, row.object_id, row.label)
@@ -122,21 +151,31 @@ class Lineage:
         if not resolved:
             return
         now = utcnow()
-        rows = [{"key": n.key, "kind": n.kind, "object_id": n.id, "label": n.label or n.id,
-                 "created_at": now} for n in resolved]
+        rows = [
+            {
+                "key": n.key,
+                "kind": n.kind,
+                "object_id": n.id,
+                "label": n.label or n.id,
+                "created_at": now,
+            }
+            for n in resolved
+        ]
         if conn is not None:
             self._upsert_nodes(conn, rows)
         else:
             with self._db.write() as c:
                 self._upsert_nodes(c, rows)
 
-    def record(self, src: NodeLike, dst: NodeLike, relation: str, *,
-               conn: sa.Connection | None = None) -> Edge:
+    def record(
+        self, src: NodeLike, dst: NodeLike, relation: str, *, conn: sa.Connection | None = None
+    ) -> Edge:
         """Record that *dst* was made from *src* (idempotent)."""
         return self.record_many([(src, dst, relation)], conn=conn)[0]
 
-    def record_many(self, edges: Iterable[tuple[NodeLike, NodeLike, str]], *,
-                    conn: sa.Connection | None = None) -> list[Edge]:
+    def record_many(
+        self, edges: Iterable[tuple[NodeLike, NodeLike, str]], *, conn: sa.Connection | None = None
+    ) -> list[Edge]:
         triples = [(self.node(s), self.node(d), r) for s, d, r in edges]
         if not triples:
             return []
@@ -144,11 +183,20 @@ class Lineage:
             if not rel or len(rel) > 48:
                 raise InvalidInput(f"invalid lineage relation {rel!r}: 1-48 characters")
         now = utcnow()
-        node_rows = {n.key: {"key": n.key, "kind": n.kind, "object_id": n.id,
-                             "label": n.label or n.id, "created_at": now}
-                     for s, d, _ in triples for n in (s, d)}
-        edge_rows = [{"src": s.key, "dst": d.key, "relation": r, "created_at": now}
-                     for s, d, r in triples]
+        node_rows = {
+            n.key: {
+                "key": n.key,
+                "kind": n.kind,
+                "object_id": n.id,
+                "label": n.label or n.id,
+                "created_at": now,
+            }
+            for s, d, _ in triples
+            for n in (s, d)
+        }
+        edge_rows = [
+            {"src": s.key, "dst": d.key, "relation": r, "created_at": now} for s, d, r in triples
+        ]
 
         def _write(c: sa.Connection) -> None:
             self._upsert_nodes(c, list(node_rows.values()))
@@ -172,17 +220,32 @@ class Lineage:
     def _upsert_nodes(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         ins = self._insert(lineage_nodes)
         conn.execute(
-            ins.on_conflict_do_update(index_elements=["key"],
-                                      set_={"label": ins.excluded.label}),
+            ins.on_conflict_do_update(index_elements=["key"], set_={"label": ins.excluded.label}),
             rows,
         )
+
+    def created(self, obj: NodeLike, *, conn: sa.Connection | None = None) -> None:
+        """Register a newly created object; link it from the active producer, if any.
+
+        Services call this once for every object they create (run, dataset version,
+        model version…), so that lineage knows the node and, inside a pipeline step,
+        which step made it.
+        """
+        producer = current_producer()
+        if producer is None:
+            self.add(obj, conn=conn)
+        else:
+            self.record(producer, obj, "created", conn=conn)
 
     def remove(self, obj: NodeLike) -> None:
         """Forget a node and its edges (used when an object is deleted)."""
         key = self.node(obj).key
         with self._db.write() as conn:
-            conn.execute(lineage_edges.delete().where(
-                sa.or_(lineage_edges.c.src == key, lineage_edges.c.dst == key)))
+            conn.execute(
+                lineage_edges.delete().where(
+                    sa.or_(lineage_edges.c.src == key, lineage_edges.c.dst == key)
+                )
+            )
             conn.execute(lineage_nodes.delete().where(lineage_nodes.c.key == key))
 
     # ----------------------------------------------------------------- reading
@@ -206,7 +269,8 @@ class Lineage:
         seen_edges: set[tuple[str, str, str]] = set()
         with self._db.read() as conn:
             stored = conn.execute(
-                sa.select(lineage_nodes).where(lineage_nodes.c.key == root.key)).first()
+                sa.select(lineage_nodes).where(lineage_nodes.c.key == root.key)
+            ).first()
             if stored is not None:
                 root = Node(stored.kind, stored.object_id, stored.label)
             g.nodes[root.key] = root
@@ -217,13 +281,13 @@ class Lineage:
                 visited = {root.key}
                 while frontier and (depth is None or level < depth):
                     level += 1
-                    near, far = ((lineage_edges.c.dst, lineage_edges.c.src) if direction_up
-                                 else (lineage_edges.c.src, lineage_edges.c.dst))
+                    near = lineage_edges.c.dst if direction_up else lineage_edges.c.src
                     nxt: set[str] = set()
                     for chunk in _chunks(sorted(frontier), 500):
                         rows = conn.execute(
-                            sa.select(lineage_edges.c.src, lineage_edges.c.dst,
-                                      lineage_edges.c.relation).where(near.in_(chunk))
+                            sa.select(
+                                lineage_edges.c.src, lineage_edges.c.dst, lineage_edges.c.relation
+                            ).where(near.in_(chunk))
                         ).all()
                         for r in rows:
                             edge_key = (r.src, r.dst, r.relation)

@@ -2,6 +2,9 @@
 
 Each service owns its tables in ``shipyard/<service>/tables.py``; the list below is the
 one place that names them all, so that Alembic (and the schema test) see every table.
+Each service's migrations form their own branch off the foundation revision ``0001``
+(``revision = "<service>_0001"``, ``down_revision = "0001"``); the workspace upgrades
+to all heads.
 Migrations run automatically when a workspace opens, under a lock: a file lock beside
 the SQLite file, or a PostgreSQL advisory lock, so that several processes opening a
 new workspace at once apply them exactly once.
@@ -17,11 +20,10 @@ from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-from alembic import command
 
 from ._db import Database, metadata
 
@@ -47,16 +49,24 @@ def _alembic_config() -> Config:
 
 
 @cache
+def head_revisions() -> tuple[str, ...]:
+    """The heads of the migration graph: one branch per service, all off the foundation."""
+    return tuple(sorted(ScriptDirectory.from_config(_alembic_config()).get_heads()))
+
+
 def head_revision() -> str:
-    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
-    if len(heads) != 1:  # pragma: no cover - guards a broken migration chain
-        raise RuntimeError(f"migration chain has {len(heads)} heads: {heads}")
-    return heads[0]
+    """The schema version as one string (the sorted heads joined by '+')."""
+    return "+".join(head_revisions())
+
+
+def _current(conn: sa.Connection) -> tuple[str, ...]:
+    return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    with db.errors(), db.engine.connect() as conn:
+        heads = _current(conn)
+    return "+".join(heads) if heads else None
 
 
 @contextlib.contextmanager
@@ -90,16 +100,16 @@ def _migrate(db: Database) -> str:
             if current_revision(db) != head:
                 with db.engine.connect() as conn:
                     cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    command.upgrade(cfg, "heads")
                     conn.commit()
     else:
         with db.engine.connect() as conn:
             conn.exec_driver_sql(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})")
             conn.commit()
             try:
-                if MigrationContext.configure(conn).get_current_revision() != head:
+                if "+".join(_current(conn)) != head:
                     cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    command.upgrade(cfg, "heads")
                     conn.commit()
             finally:
                 conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})")

@@ -22,7 +22,7 @@ def health(ws: Any = Depends(get_ws)) -> dict[str, Any]:
 @router.get("/info")
 def info(ws: Any = Depends(get_ws)) -> dict[str, Any]:
     """Workspace location, backends, schema revision and object counts."""
-    return ws.info()  # type: ignore[no-any-return]
+    return ws.info()
 
 
 @router.get("/lineage/{key:path}")
@@ -39,4 +39,4 @@ def lineage(
         g = ws.lineage.downstream(key, depth)
     else:
         g = ws.lineage.graph(key, depth)
-    return g.to_dict()  # type: ignore[no-any-return]
+    return g.to_dict()

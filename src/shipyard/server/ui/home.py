@@ -16,8 +16,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
-    return render(request, "home.html", info=ws.info(), areas=AREAS,
-                  available=request.app.state.ui_areas)
+    return render(
+        request, "home.html", info=ws.info(), areas=AREAS, available=request.app.state.ui_areas
+    )
 
 
 @router.get("/lineage/{key:path}", response_class=HTMLResponse)
