@@ -308,6 +308,27 @@ class Lineage:
                     g.nodes[r.key] = Node(r.kind, r.object_id, r.label)
         return g
 
+    def search(self, text: str, limit: int = 50) -> list[Node]:
+        """Objects whose label contains *text* or whose id starts with it (case-insensitive)."""
+        text = text.strip()
+        if not text:
+            return []
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        id_prefix = text.upper().replace("%", "").replace("_", "") + "%"
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(lineage_nodes)
+                .where(
+                    sa.or_(
+                        sa.func.lower(lineage_nodes.c.label).like(pattern.lower(), escape="\\"),
+                        lineage_nodes.c.object_id.like(id_prefix),
+                    )
+                )
+                .order_by(lineage_nodes.c.created_at.desc())
+                .limit(limit)
+            ).all()
+        return [Node(r.kind, r.object_id, r.label) for r in rows]
+
     def counts(self) -> dict[str, int]:
         with self._db.read() as conn:
             rows = conn.execute(

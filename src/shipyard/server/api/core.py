@@ -40,3 +40,18 @@ def lineage(
     else:
         g = ws.lineage.graph(key, depth)
     return g.to_dict()
+
+
+@router.get("/search")
+def search(
+    q: str = Query(..., min_length=1, description="Name fragment or id prefix"),
+    limit: int = Query(50, ge=1, le=500),
+    ws: Any = Depends(get_ws),
+) -> dict[str, Any]:
+    """Objects of any kind whose name contains *q* or whose id starts with it."""
+    return {
+        "results": [
+            {"kind": n.kind, "id": n.id, "label": n.label, "key": n.key}
+            for n in ws.lineage.search(q, limit)
+        ]
+    }

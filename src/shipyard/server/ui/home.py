@@ -21,9 +21,30 @@ def home(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
     )
 
 
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, q: str = "", ws: Any = Depends(get_ws)) -> HTMLResponse:
+    results = [
+        {"kind": n.kind, "id": n.id, "label": n.label, "url": object_url(n.kind, n.id)}
+        for n in ws.lineage.search(q, limit=100)
+    ]
+    return render(
+        request,
+        "search.html",
+        q=q,
+        results=results,
+        breadcrumbs=[("Home", "/"), (f"Search: {q}", None)],
+    )
+
+
 @router.get("/lineage/{key:path}", response_class=HTMLResponse)
 def lineage_page(key: str, request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
     graph = ws.lineage.graph(key, depth=4).to_dict()
     for node in graph["nodes"]:
         node["url"] = object_url(node["kind"], node["id"])
-    return render(request, "lineage.html", graph=graph, key=key)
+    return render(
+        request,
+        "lineage.html",
+        graph=graph,
+        key=key,
+        breadcrumbs=[("Home", "/"), (f"Lineage of {key}", None)],
+    )
