@@ -169,3 +169,53 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("SHIPYARD_") and not key.startswith("SHIPYARD_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("SHIPYARD_HOME", str(tmp_path / "default-home"))
+
+
+# --------------------------------------------------------------------------- browser
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (session-wide)."""
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("SHIPYARD_TEST_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(f"{reason} and SHIPYARD_TEST_REQUIRE_BROWSER is set", pytrace=False)
+        _unavailable.setdefault("Chromium", reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser page; console errors are collected in ``page.console_errors``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors
+    try:
+        yield pg
+    finally:
+        context.close()
