@@ -6,7 +6,7 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -20,6 +20,9 @@ from .store import (
     migrate,
 )
 from .store.tables import workspace_meta
+
+if TYPE_CHECKING:
+    from .tracking import Experiments, Run, Runs
 
 
 class Workspace:
@@ -97,6 +100,51 @@ class Workspace:
     @cached_property
     def lineage(self) -> Lineage:
         return Lineage(self.db)
+
+    @cached_property
+    def datasets(self) -> Any:
+        """Dataset versions: commit, read, diff, validate (:class:`shipyard.data.Datasets`)."""
+        from .data import Datasets
+
+        return Datasets(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        from .tracking import Runs
+
+        return Runs(self)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        from .tracking import Experiments
+
+        return Experiments(self)
+
+    def start_run(
+        self,
+        experiment: str = "default",
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        parent: Any = None,
+        **options: Any,
+    ) -> Run:
+        """Start a tracked run (a context manager: finished, or failed if the block raises)."""
+        return self.runs.start(experiment, name, params, tags, parent, **options)
+
+    @cached_property
+    def models(self) -> Any:
+        """The model registry (:class:`shipyard.registry.ModelRegistry`)."""
+        from .registry import ModelRegistry
+
+        return ModelRegistry(self, gate=self.evaluations)
+
+    @cached_property
+    def evaluations(self) -> Any:
+        """Model evaluations and success criteria (:class:`shipyard.evaluation.Evaluations`)."""
+        from .evaluation import Evaluations
+
+        return Evaluations(self)
 
     # --------------------------------------------------------------- info
     def info(self) -> dict[str, Any]:
