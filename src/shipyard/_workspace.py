@@ -102,13 +102,6 @@ class Workspace:
         return Lineage(self.db)
 
     @cached_property
-    def datasets(self) -> Any:
-        """Dataset versions: commit, read, diff, validate (:class:`shipyard.data.Datasets`)."""
-        from .data import Datasets
-
-        return Datasets(self)
-
-    @cached_property
     def runs(self) -> Runs:
         from .tracking import Runs
 
@@ -131,20 +124,6 @@ class Workspace:
     ) -> Run:
         """Start a tracked run (a context manager: finished, or failed if the block raises)."""
         return self.runs.start(experiment, name, params, tags, parent, **options)
-
-    @cached_property
-    def models(self) -> Any:
-        """The model registry (:class:`shipyard.registry.ModelRegistry`)."""
-        from .registry import ModelRegistry
-
-        return ModelRegistry(self, gate=self.evaluations)
-
-    @cached_property
-    def evaluations(self) -> Any:
-        """Model evaluations and success criteria (:class:`shipyard.evaluation.Evaluations`)."""
-        from .evaluation import Evaluations
-
-        return Evaluations(self)
 
     # --------------------------------------------------------------- info
     def info(self) -> dict[str, Any]:

@@ -29,13 +29,7 @@ from ._db import Database, metadata
 
 TABLE_MODULES: list[str] = [
     "shipyard.store.tables",
-    "shipyard.compute.tables",
-    "shipyard.pipelines.tables",
-    "shipyard.labels.tables",
-    "shipyard.data.tables",
     "shipyard.tracking.tables",
-    "shipyard.registry.tables",
-    "shipyard.evaluation.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
 
