@@ -102,6 +102,13 @@ class Workspace:
         return Lineage(self.db)
 
     @cached_property
+    def datasets(self) -> Any:
+        """Dataset versions: commit, read, diff, validate (:class:`shipyard.data.Datasets`)."""
+        from .data import Datasets
+
+        return Datasets(self)
+
+    @cached_property
     def runs(self) -> Runs:
         from .tracking import Runs
 

@@ -29,6 +29,7 @@ from ._db import Database, metadata
 
 TABLE_MODULES: list[str] = [
     "shipyard.store.tables",
+    "shipyard.data.tables",
     "shipyard.tracking.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
