@@ -22,6 +22,8 @@ from .core import (
     StorageError,
     parse_ref,
 )
+from .compute import Resources
+from .pipelines import pipeline, step
 from .store import Graph, Node
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "Node",
     "NotFound",
     "Ref",
+    "Resources",
     "Settings",
     "ShipyardError",
     "ShipyardWarning",
@@ -43,4 +46,6 @@ __all__ = [
     "Workspace",
     "__version__",
     "parse_ref",
+    "pipeline",
+    "step",
 ]

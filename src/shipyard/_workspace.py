@@ -102,6 +102,20 @@ class Workspace:
         return Lineage(self.db)
 
     @cached_property
+    def pipelines(self) -> Any:
+        """Pipeline runs and schedules (:class:`shipyard.pipelines.Pipelines`)."""
+        from .pipelines import Pipelines
+
+        return Pipelines(self)
+
+    @cached_property
+    def jobs(self) -> Any:
+        """Commands run under an executor (:class:`shipyard.compute.Jobs`)."""
+        from .compute import Jobs
+
+        return Jobs(self)
+
+    @cached_property
     def datasets(self) -> Any:
         """Dataset versions: commit, read, diff, validate (:class:`shipyard.data.Datasets`)."""
         from .data import Datasets

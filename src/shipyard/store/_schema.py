@@ -29,6 +29,8 @@ from ._db import Database, metadata
 
 TABLE_MODULES: list[str] = [
     "shipyard.store.tables",
+    "shipyard.compute.tables",
+    "shipyard.pipelines.tables",
     "shipyard.data.tables",
     "shipyard.tracking.tables",
 ]

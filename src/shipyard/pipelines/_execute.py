@@ -1,0 +1,214 @@
+"""Running one step, in whatever process the executor chose.
+
+The task carries everything the step needs: the workspace settings (a worker opens
+its own Workspace, once per process), the pickled function, parameters, and where
+its inputs are (digests, or references to datasets and runs). Outputs go to the blob
+store before the task returns, so that a step recorded as done has durable outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+
+from ..core import InvalidInput, Settings, hash_bytes
+from ..store import Node, producing
+from . import _materializers as mats
+
+_lock = threading.Lock()
+_workspaces: dict[str, Any] = {}
+_functions: OrderedDict[str, Any] = OrderedDict()
+_writers: dict[str, AsyncBlobWriter] = {}
+_recent: OrderedDict[str, Any] = OrderedDict()  # digest → immutable scalar value
+_RECENT_MAX = 4096
+
+
+class AsyncBlobWriter:
+    """Writes blobs on background threads; ``flush`` waits for all of them.
+
+    Used when steps run in the driver (``inline``): the next step reads pending bytes
+    from memory, and records referencing a digest are committed only after ``flush``.
+    """
+
+    def __init__(self, blobs: Any, workers: int = 4) -> None:
+        self._blobs = blobs
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="shipyard-blob")
+        self._pending: dict[str, tuple[bytes, Future[Any]]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, digest: str, data: bytes) -> None:
+        with self._lock:
+            if digest in self._pending:
+                return
+            fut = self._pool.submit(self._blobs.put_bytes, data)
+            self._pending[digest] = (data, fut)
+
+    def get(self, digest: str) -> bytes | None:
+        with self._lock:
+            item = self._pending.get(digest)
+        return item[0] if item else None
+
+    def flush(self) -> None:
+        with self._lock:
+            items = list(self._pending.items())
+        for _digest, (_data, fut) in items:
+            fut.result()
+        with self._lock:
+            for digest, (_data, fut) in items:
+                if self._pending.get(digest, (None, None))[1] is fut:
+                    del self._pending[digest]
+
+    def close(self) -> None:
+        self.flush()
+        self._pool.shutdown()
+
+
+def _key(settings: Settings) -> str:
+    return repr(settings)
+
+
+def register_workspace(ws: Any, writer: AsyncBlobWriter | None = None) -> None:
+    """Let steps running in this process use *ws* (the driver's) instead of reopening it."""
+    with _lock:
+        _workspaces[_key(ws.settings)] = ws
+        if writer is not None:
+            _writers[_key(ws.settings)] = writer
+
+
+def unregister_writer(ws: Any) -> None:
+    with _lock:
+        _writers.pop(_key(ws.settings), None)
+
+
+def worker_workspace(settings: Settings) -> Any:
+    key = _key(settings)
+    with _lock:
+        ws = _workspaces.get(key)
+        if ws is None:
+            from .._workspace import Workspace
+
+            ws = Workspace(settings=settings)
+            _workspaces[key] = ws
+        return ws
+
+
+def _function(fn_bytes: bytes) -> Any:
+    key = hashlib.sha256(fn_bytes).hexdigest()
+    with _lock:
+        fn = _functions.get(key)
+        if fn is not None:
+            _functions.move_to_end(key)
+            return fn
+    fn = cloudpickle.loads(fn_bytes)
+    with _lock:
+        _functions[key] = fn
+        if len(_functions) > 256:
+            _functions.popitem(last=False)
+    return fn
+
+
+@dataclass
+class StepTask:
+    settings: Settings
+    run_id: str
+    step_run_id: str
+    pipeline: str
+    name: str
+    fn: Any = None  # the function itself (inline) …
+    fn_bytes: bytes | None = None  # … or pickled (other processes)
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # arg → descriptor | [descriptor]
+    outputs: tuple[str, ...] | None = None
+    varargs: str | None = None  # name of a *args parameter
+    varkw: str | None = None  # name of a **kwargs parameter
+    positional: tuple[str, ...] = ()  # parameters passed by position (before *args)
+
+
+def _load(ws: Any, desc: dict[str, Any]) -> Any:
+    if desc.get("ref_kind"):
+        kind, ref_id = desc["ref_kind"], desc["ref_id"]
+        if kind == "dataset_version":
+            return ws.datasets.get(ref_id)
+        if kind == "run":
+            return ws.runs.get(ref_id)
+        raise InvalidInput(f"cannot load an object of kind {kind!r} by reference")
+    digest = desc["digest"]
+    with _lock:
+        if digest in _recent:
+            return _recent[digest]
+        writer = _writers.get(_key(ws.settings))
+    data = writer.get(digest) if writer is not None else None
+    if data is None:
+        data = ws.blobs.get_bytes(digest)
+    return mats.load(desc["materializer"], data)
+
+
+def _store(ws: Any, value: Any, step: str, output: str) -> dict[str, Any]:
+    ref = mats.ref_of(value)
+    type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if ref is not None:
+        return {
+            "materializer": "ref",
+            "type": type_name,
+            "digest": None,
+            "size": None,
+            "ref_kind": ref[0],
+            "ref_id": ref[1],
+            "preview": f"{ref[0]} {ref[1]}",
+        }
+    name, data = mats.dump(value, step, output)
+    digest = hash_bytes(data)
+    with _lock:
+        writer = _writers.get(_key(ws.settings))
+        if isinstance(value, int | float | str | bool | bytes | type(None)):
+            _recent[digest] = value
+            if len(_recent) > _RECENT_MAX:
+                _recent.popitem(last=False)
+    if writer is not None:
+        writer.put(digest, data)
+    elif not ws.blobs.exists(digest):
+        ws.blobs.put_bytes(data)
+    return {
+        "materializer": name,
+        "type": type_name,
+        "digest": digest,
+        "size": len(data),
+        "ref_kind": None,
+        "ref_id": None,
+        "preview": mats.preview(value),
+    }
+
+
+def execute_step(task: StepTask) -> dict[str, Any]:
+    """Load inputs, run the step inside ``producing(step_node)``, store its outputs."""
+    ws = worker_workspace(task.settings)
+    fn = task.fn if task.fn is not None else _function(task.fn_bytes or b"")
+    kwargs = dict(task.params)
+    for arg, desc in task.inputs.items():
+        kwargs[arg] = [_load(ws, d) for d in desc] if isinstance(desc, list) else _load(ws, desc)
+    node = Node("step_run", task.step_run_id, f"{task.pipeline}/{task.name}")
+    args = [kwargs.pop(p) for p in task.positional if p in kwargs]
+    args += list(kwargs.pop(task.varargs, ())) if task.varargs else []
+    extra = dict(kwargs.pop(task.varkw, {})) if task.varkw else {}
+    with producing(node):
+        value = fn(*args, **kwargs, **extra)
+    names = task.outputs or ("output",)
+    if task.outputs is not None:
+        if not isinstance(value, tuple | list) or len(value) != len(names):
+            raise mats.UnmaterializableOutput(
+                f"step {task.name!r} declares {len(names)} outputs {list(names)} but "
+                f"returned {type(value).__name__}"
+                + (f" of length {len(value)}" if isinstance(value, tuple | list) else "")
+                + "; return a tuple with one value per output",
+                details={"step": task.name},
+            )
+        values = list(value)
+    else:
+        values = [value]
+    return {n: _store(ws, v, task.name, n) for n, v in zip(names, values, strict=True)}
