@@ -22,7 +22,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
-SUBCOMMANDS: list[tuple[str, str]] = []
+SUBCOMMANDS: list[tuple[str, str]] = [
+    ("shipyard.cli.jobs", "jobs"),
+    ("shipyard.cli.pipelines", "pipelines"),
+    ("shipyard.cli.features", "features"),
+    ("shipyard.cli.experiments", "experiments"),
+    ("shipyard.cli.runs", "runs"),
+    ("shipyard.cli.data", "data"),
+    ("shipyard.cli.gc", "gc"),
+]
 """(module, name) of every sub-command group; each module defines ``app``."""
 
 
@@ -86,6 +94,10 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
             ("home", data["home"]),
             ("metadata db", f"{data['db']['backend']}  {data['db']['url']}"),
             ("blob store", f"{data['blobs']['backend']}  {data['blobs']['url']}"),
+            (
+                "online store",
+                f"{data['online_store']['backend']}  {data['online_store']['url']}",
+            ),
             ("schema revision", data["schema_revision"]),
         ],
     )
@@ -112,3 +124,5 @@ def server(
 
 for _module, _name in SUBCOMMANDS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
+
+app.command("scheduler")(importlib.import_module("shipyard.cli.pipelines").scheduler)
