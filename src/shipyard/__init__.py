@@ -22,6 +22,14 @@ from .core import (
     StorageError,
     parse_ref,
 )
+from .features import (
+    Entity,
+    Feature,
+    FeatureService,
+    FeatureView,
+    OnDemandFeatureView,
+    on_demand,
+)
 from .compute import Resources
 from .pipelines import pipeline, step
 from .store import Graph, Node
@@ -31,12 +39,17 @@ __all__ = [
     "BlobCorrupted",
     "ConfigurationError",
     "Conflict",
+    "Entity",
+    "Feature",
+    "FeatureService",
+    "FeatureView",
     "Graph",
     "InvalidInput",
     "InvalidReference",
     "MissingExtra",
     "Node",
     "NotFound",
+    "OnDemandFeatureView",
     "Ref",
     "Resources",
     "Settings",
@@ -45,6 +58,7 @@ __all__ = [
     "StorageError",
     "Workspace",
     "__version__",
+    "on_demand",
     "parse_ref",
     "pipeline",
     "step",

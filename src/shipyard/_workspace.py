@@ -123,6 +123,13 @@ class Workspace:
         return Datasets(self)
 
     @cached_property
+    def labels(self) -> Any:
+        """Labeling projects with quality control (:class:`shipyard.labels.Labels`)."""
+        from .labels import Labels
+
+        return Labels(self)
+
+    @cached_property
     def runs(self) -> Runs:
         from .tracking import Runs
 
@@ -146,6 +153,27 @@ class Workspace:
         """Start a tracked run (a context manager: finished, or failed if the block raises)."""
         return self.runs.start(experiment, name, params, tags, parent, **options)
 
+    @cached_property
+    def models(self) -> Any:
+        """The model registry (:class:`shipyard.registry.ModelRegistry`)."""
+        from .registry import ModelRegistry
+
+        return ModelRegistry(self, gate=self.evaluations)
+
+    @cached_property
+    def evaluations(self) -> Any:
+        """Model evaluations and success criteria (:class:`shipyard.evaluation.Evaluations`)."""
+        from .evaluation import Evaluations
+
+        return Evaluations(self)
+
+    @cached_property
+    def features(self) -> Any:
+        """The feature store (:class:`shipyard.features.FeatureStore`)."""
+        from .features import FeatureStore
+
+        return FeatureStore(self)
+
     # --------------------------------------------------------------- info
     def info(self) -> dict[str, Any]:
         """Where the workspace is, which backends, the schema version and object counts."""
@@ -163,12 +191,15 @@ class Workspace:
             "home": str(self.home),
             "db": {"backend": self.db.backend, "url": self.db.display_url},
             "blobs": {"backend": self.settings.blob_backend, "url": self.blobs.url},
+            "online_store": self.features.online_store_info(),
             "schema_revision": current_revision(self.db),
             "counts": counts,
         }
 
     # --------------------------------------------------------------- lifecycle
     def close(self) -> None:
+        if "features" in self.__dict__:
+            self.features.close()
         self.db.dispose()
 
     def __enter__(self) -> Workspace:

@@ -23,8 +23,14 @@ from ._errors import install_error_handlers
 from ._nav import AREAS
 
 ROUTE_MODULES: list[str] = [
+    "shipyard.server.api.features",
+    "shipyard.server.ui.features",
     "shipyard.server.api.core",
     "shipyard.server.ui.home",
+    "shipyard.server.api.data",
+    "shipyard.server.ui.datasets",
+    "shipyard.server.api.tracking",
+    "shipyard.server.ui.experiments",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -14,6 +14,7 @@ LINKS: dict[str, str] = {
     "deployment": "/deployments/{id}",
     "monitor": "/monitoring/{id}",
     "feature_view": "/features/{id}",
+    "feature_service": "/features/services/{id}",
     "labeling_project": "/labeling/{id}",
 }
 

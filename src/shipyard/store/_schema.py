@@ -31,8 +31,12 @@ TABLE_MODULES: list[str] = [
     "shipyard.store.tables",
     "shipyard.compute.tables",
     "shipyard.pipelines.tables",
+    "shipyard.labels.tables",
     "shipyard.data.tables",
+    "shipyard.features.tables",
     "shipyard.tracking.tables",
+    "shipyard.registry.tables",
+    "shipyard.evaluation.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
 
