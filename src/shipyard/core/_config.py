@@ -23,6 +23,7 @@ class Settings:
     ``blob_url``    fsspec URL of the blob store (default ``<home>/blobs``)
     ``s3_endpoint_url``  endpoint for S3-compatible stores (MinIO, moto, …)
     ``blob_options``  extra fsspec storage options
+    ``project_file``  the project file with success criteria (default ``./shipyard.toml``)
     """
 
     home: Path
@@ -34,6 +35,7 @@ class Settings:
     online_store_url: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     server_url: str = "http://127.0.0.1:8000"
+    project_file: Path = Path("shipyard.toml")
 
     @classmethod
     def load(
@@ -68,6 +70,13 @@ class Settings:
             value = pick(overrides.pop(name, None), name)
             if value is not None:
                 kwargs[name] = value
+        project_file = Path(
+            pick(overrides.pop("project_file", None), "project_file", "shipyard.toml")
+        )
+        project_file = project_file.expanduser()
+        kwargs["project_file"] = (
+            project_file if project_file.is_absolute() else Path.cwd() / project_file
+        )
         blob_options = dict(overrides.pop("blob_options", None) or {})
         if overrides:
             raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
