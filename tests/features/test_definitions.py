@@ -171,9 +171,9 @@ def test_services_are_versioned_and_record_lineage(churn_ws: Any) -> None:
     assert any(e.relation == "member_of" for e in down.edges)
     with pytest.raises(NotFound, match=r"feature view churn@1 has no feature 'nope'"):
         fs.apply([sy.FeatureService("model_b", features=["churn:nope"])])
-    with pytest.raises(NotFound, match="no feature service 'model_z'.*known: model_a"):
+    with pytest.raises(NotFound, match=r"no feature service 'model_z'.*known: model_a"):
         fs.get_service("model_z")
-    with pytest.raises(NotFound, match="no feature view 'nope'.*known: churn"):
+    with pytest.raises(NotFound, match=r"no feature view 'nope'.*known: churn"):
         fs.get_view("nope")
     assert _count(churn_ws, feature_services) == 2
 

@@ -66,7 +66,11 @@ class ViewScan:
             cols.append(f"{self._ts_expr(self.created_timestamp)} AS __created")
         else:
             cols.append("CAST(NULL AS TIMESTAMP) AS __created")
-        cols += ["filename AS __file", "file_row_number AS __rown"]
+        cols += [
+            f"list_position({self.source.files_sql()}, filename) AS __file",
+            "filename AS __fname",
+            "file_row_number AS __rown",
+        ]
         cols += [
             f"CAST({q(src)} AS {DTYPES[dtype]}) AS {q(self.alias + '__' + src)}"
             for src, dtype, _ in self.features
@@ -77,7 +81,7 @@ class ViewScan:
         return sql
 
     def order_desc(self) -> str:
-        return "__created DESC NULLS LAST, __file DESC, __rown DESC"
+        return "__created DESC NULLS LAST, __file DESC, __fname DESC, __rown DESC"
 
     def deduped_sql(self) -> str:
         """At most one row per (entity key, event time): the tie-break rule applied."""

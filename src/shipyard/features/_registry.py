@@ -444,7 +444,7 @@ class Registry:
             "name": v.name,
             "kind": "batch",
             "spec": spec,
-            "source": v.source,
+            "source": src.text,
             "resolved": src,
             "dataset_version_id": src.dataset_version_id,
             "function": None,

@@ -30,9 +30,11 @@ class Source:
     lineage_node: Node | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def files_sql(self) -> str:
+        return "[" + ", ".join(_quote(f) for f in self.files) + "]"
+
     def scan_sql(self) -> str:
-        listed = ", ".join(_quote(f) for f in self.files)
-        return f"read_parquet([{listed}], filename = true, file_row_number = true)"
+        return f"read_parquet({self.files_sql()}, filename = true, file_row_number = true)"
 
     def register(self, con: Any) -> None:
         if self.filesystem is not None:
@@ -116,7 +118,7 @@ def _parquet_source(text: str, ws: Any, *, where: str) -> Source:
 
 
 def _dataset_source(text: str, ws: Any, *, where: str) -> Source:
-    datasets = getattr(ws, "datasets", None) if hasattr(type(ws), "datasets") else None
+    datasets = ws.datasets if hasattr(type(ws), "datasets") else None
     if datasets is None:
         raise InvalidInput(
             f"{where}: source {text!r} is neither a Parquet path (…/file.parquet, a folder, "
@@ -125,35 +127,29 @@ def _dataset_source(text: str, ws: Any, *, where: str) -> Source:
             details={"source": text},
         )
     dv = datasets.get(text)
-    files = _dataset_files(dv)
-    if not files:
+    entries = [f for f in dv.files() if f.path.endswith(".parquet")]
+    if not entries:
         raise InvalidInput(
-            f"{where}: dataset version {text!r} has no Parquet files to read features from",
+            f"{where}: dataset version {dv.ref} has no Parquet files to read features from; "
+            "commit the feature table as Parquet",
             details={"source": text},
         )
+    blobs = ws.blobs
     fs: Any = None
-    if "://" in files[0] and not files[0].startswith("file://"):
-        fs, _ = fsspec.core.url_to_fs(files[0], **_storage_options(ws, files[0]))
-        opener: Any = fs
+    if blobs.is_local:
+        files = [blobs.path(f.digest) for f in entries]
     else:
-        opener = fsspec.filesystem("file")
-    with opener.open(files[0], "rb") as fh:
+        protocol = blobs.fs.protocol
+        protocol = protocol[0] if isinstance(protocol, list | tuple) else protocol
+        files = [f"{protocol}://{blobs.path(f.digest)}" for f in entries]
+        fs = blobs.fs
+    with blobs.open(entries[0].digest) as fh:
         schema = pq.read_schema(fh)
     return Source(
-        text=text,
+        text=dv.ref,
         files=files,
         schema=schema,
         filesystem=fs,
         dataset_version_id=dv.id,
         lineage_node=dv.lineage_node,
     )
-
-
-def _dataset_files(dv: Any) -> list[str]:
-    """Parquet files of a dataset version, through its public API."""
-    for attr in ("parquet_files", "parquet_paths", "parquet_urls"):
-        fn = getattr(dv, attr, None)
-        if fn is not None:
-            value = fn() if callable(fn) else fn
-            return [str(v) for v in value]
-    return []
