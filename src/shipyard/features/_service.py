@@ -685,12 +685,12 @@ class FeatureStore:
         names = v.feature_names
         part = _BatchPart(v, names, names, list(range(len(names))), None)
         table = _offline.read_columns(self._scan(part, "v0"), temp_dir=self._temp_dir())
-        try:
-            from ..data import profile_table
-        except ImportError:
-            from ..data._profile import profile_table
-        profile = profile_table(table)
-        return dict(profile.to_dict())
+        from ..data import profile_table
+
+        out = dict(profile_table(table).to_dict())
+        out["columns"] = list(out["columns"].values())
+        out["view"] = v.ref
+        return out
 
     def freshness(self, view: str | None = None) -> list[dict[str, Any]]:
         """Age of the newest value per view (source and online store); for monitoring."""
