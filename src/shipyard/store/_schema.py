@@ -29,7 +29,6 @@ from ._db import Database, metadata
 
 TABLE_MODULES: list[str] = [
     "shipyard.store.tables",
-    "shipyard.labels.tables",
     "shipyard.compute.tables",
     "shipyard.pipelines.tables",
     "shipyard.labels.tables",
