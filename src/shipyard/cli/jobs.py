@@ -8,7 +8,9 @@ import typer
 
 from ._common import console, print_json, print_table, workspace
 
-app = typer.Typer(help="Commands run under an executor, with captured output.", no_args_is_help=True)
+app = typer.Typer(
+    help="Commands run under an executor, with captured output.", no_args_is_help=True
+)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

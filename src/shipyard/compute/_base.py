@@ -56,7 +56,12 @@ class TaskFailed(ShipyardError):
     """The task raised; the message holds its exception, ``remote_traceback`` the trace."""
 
     def __init__(
-        self, message: str, *, remote_traceback: str = "", exc_type: str = "", timed_out: bool = False
+        self,
+        message: str,
+        *,
+        remote_traceback: str = "",
+        exc_type: str = "",
+        timed_out: bool = False,
     ) -> None:
         super().__init__(message, details={"type": exc_type, "timed_out": timed_out})
         self.remote_traceback = remote_traceback

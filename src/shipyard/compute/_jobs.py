@@ -144,9 +144,7 @@ class Jobs:
         own = not isinstance(executor, Executor)
         resources = Resources.from_dict(job.resources)
         try:
-            handle = ex.submit_command(
-                job.command, resources=resources, cwd=job.cwd, name=job.name
-            )
+            handle = ex.submit_command(job.command, resources=resources, cwd=job.cwd, name=job.name)
         except Exception as exc:
             self._update(job.id, status="failed", error=str(exc), ended_at=_now())
             raise
@@ -192,8 +190,8 @@ class Jobs:
         elif handle.status == "cancelled":
             self._update(job.id, status="cancelled", ended_at=_now(), error="cancelled")
         else:
-            exc = handle.exception()
-            self._update(job.id, status="failed", ended_at=_now(), error=str(exc))
+            failure = handle.exception()
+            self._update(job.id, status="failed", ended_at=_now(), error=str(failure))
         return self.get(job.id)
 
     def _append_log(self, job_id: str, seq: int, chunk: str) -> None:

@@ -53,6 +53,7 @@ class _Worker:
     task: _Task | None = None
     used: bool = False
     closing: bool = False
+    env_version: int = 0
     id: str = field(default_factory=new_id)
 
 
@@ -101,7 +102,7 @@ class LocalExecutor(Executor):
             )
         self._ctx = mp.get_context(method)
         if method == "forkserver":
-            self._ctx.set_forkserver_preload(["shipyard.compute._worker"])  # type: ignore[attr-defined]
+            self._ctx.set_forkserver_preload(["shipyard.compute._worker"])
         self._lock = threading.RLock()
         self._pending: list[_Task] = []
         self._workers: list[_Worker] = []
@@ -111,6 +112,8 @@ class LocalExecutor(Executor):
         self._free_gpus = set(self._gpus)
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._closed = False
+        self._env = dict(os.environ)
+        self._env_version = 0
         self._thread = threading.Thread(
             target=self._loop, daemon=True, name="shipyard-local-executor"
         )
@@ -224,13 +227,14 @@ class LocalExecutor(Executor):
         from ._worker import worker_main
 
         parent, child = self._ctx.Pipe(duplex=True)
-        env = {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpu_tag)}
+        env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpu_tag)
         proc = self._ctx.Process(  # type: ignore[attr-defined]
             target=worker_main, args=(child, env), daemon=True, name="shipyard-worker"
         )
         proc.start()
         child.close()
-        w = _Worker(proc=proc, conn=parent, gpu_tag=gpu_tag)
+        w = _Worker(proc=proc, conn=parent, gpu_tag=gpu_tag, env_version=self._env_version)
         self._workers.append(w)
         return w
 
@@ -283,9 +287,16 @@ class LocalExecutor(Executor):
                 self._used_cpus += r.cpus
                 self._used_memory += r.memory_bytes
                 self._free_gpus -= set(gpus)
+                if os.environ != self._env:  # the driver's environment changed: pass it on
+                    self._env = dict(os.environ)
+                    self._env_version += 1
+                env = None
+                if worker.env_version != self._env_version:
+                    env = {k: v for k, v in self._env.items() if k != "CUDA_VISIBLE_DEVICES"}
+                    worker.env_version = self._env_version
                 try:
                     worker.conn.send_bytes(
-                        pickle.dumps(("run", task.handle.id, task.payload), protocol=5)
+                        pickle.dumps(("run", task.handle.id, task.payload, env), protocol=5)
                     )
                 except OSError:
                     pass  # the loop sees the worker die and fails the task
@@ -398,5 +409,3 @@ class LocalExecutor(Executor):
                 ),
                 time.time(),
             )
-
-

@@ -68,7 +68,11 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
         item = inbox.get()
         if item is None:
             break
-        _, task_id, payload = item
+        _, task_id, payload, env = item
+        if env is not None:  # the driver's environment changed since this worker started
+            for key in set(os.environ) - set(env) - {"CUDA_VISIBLE_DEVICES"}:
+                del os.environ[key]
+            os.environ.update(env)
         _run_one(task_id, payload, send, current)
 
 

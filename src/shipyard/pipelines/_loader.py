@@ -59,8 +59,7 @@ def load_target(target: str) -> Pipeline:
     if not isinstance(obj, Pipeline):
         found = [k for k, v in vars(module).items() if isinstance(v, Pipeline)]
         raise NotFound(
-            f"{path_or_module} has no pipeline {attr!r}; pipelines there: "
-            f"{did_you_mean(found)}",
+            f"{path_or_module} has no pipeline {attr!r}; pipelines there: {did_you_mean(found)}",
             details={"target": target},
         )
     obj.target = canonical

@@ -132,7 +132,10 @@ class Runner:
                 up, out = spec[1].name, spec[2]
                 d = self.outs[up][out]
                 descs[arg] = d
-                ids[arg] = [self.keys.get(up, ""), d.get("digest") or f"{d['ref_kind']}:{d['ref_id']}"]
+                ids[arg] = [
+                    self.keys.get(up, ""),
+                    d.get("digest") or f"{d['ref_kind']}:{d['ref_id']}",
+                ]
             elif spec[0] == "list":
                 items = [self.outs[u.name][o] for u, o in spec[1]]
                 descs[arg] = items
@@ -254,7 +257,11 @@ class Runner:
         )
         timeout = node.step.timeout
         self.running[name] = (handle, timeout)
-        handle.add_done_callback(lambda h, n=name: self.done_q.put((n, h)))
+
+        def _done(h: Handle, n: str = name) -> None:
+            self.done_q.put((n, h))
+
+        handle.add_done_callback(_done)
 
     def _start(self, wave: list[str], known: dict[str, str]) -> None:
         hits: list[tuple[str, str, str]] = []

@@ -11,6 +11,7 @@ waits for the next one. Skipped ticks are recorded as such.
 
 from __future__ import annotations
 
+import builtins
 import socket
 import threading
 from datetime import UTC, datetime
@@ -82,7 +83,7 @@ class Schedules:
             ) from None
         return row
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         with self._ws.db.read() as conn:
             rows = conn.execute(
                 sa.select(pipeline_schedules).order_by(pipeline_schedules.c.name)
@@ -127,7 +128,7 @@ class Schedules:
             )
             conn.execute(pipeline_schedules.delete().where(pipeline_schedules.c.id == sched["id"]))
 
-    def ticks(self, name: str) -> list[dict[str, Any]]:
+    def ticks(self, name: str) -> builtins.list[dict[str, Any]]:
         sched = self.get(name)
         with self._ws.db.read() as conn:
             rows = conn.execute(
@@ -138,7 +139,9 @@ class Schedules:
         return [dict(r._mapping) for r in rows]
 
     # ---------------------------------------------------------------- scheduling
-    def due(self, sched: dict[str, Any], now: datetime) -> tuple[list[datetime], list[datetime]]:
+    def due(
+        self, sched: dict[str, Any], now: datetime
+    ) -> tuple[builtins.list[datetime], builtins.list[datetime]]:
         """(ticks to run, ticks to skip) for *sched* at *now*, after its last claimed tick."""
         with self._ws.db.read() as conn:
             last = conn.execute(
@@ -148,7 +151,7 @@ class Schedules:
             ).scalar()
         start = last or sched["start_at"]
         it = croniter(sched["cron"], start)
-        ticks: list[datetime] = []
+        ticks: builtins.list[datetime] = []
         while len(ticks) < MAX_CATCHUP:
             t = it.get_next(datetime)
             if t > now:
@@ -165,7 +168,9 @@ class Schedules:
             return fresh[-1:], [t for t in ticks if t not in fresh[-1:]]
         return ticks[-1:], ticks[:-1]
 
-    def claim(self, sched: dict[str, Any], tick: datetime, by: str, status: str = "claimed") -> bool:
+    def claim(
+        self, sched: dict[str, Any], tick: datetime, by: str, status: str = "claimed"
+    ) -> bool:
         """Insert the tick row; True only for the one caller that inserted it."""
         try:
             with self._ws.db.write() as conn:
@@ -191,7 +196,7 @@ class Schedules:
                 .values(**values)
             )
 
-    def run_due(self, now: datetime | None = None, *, by: str | None = None) -> list[str]:
+    def run_due(self, now: datetime | None = None, *, by: str | None = None) -> builtins.list[str]:
         """Trigger every due tick of every enabled schedule once; return the run ids."""
         now = now or _now()
         by = by or f"{socket.gethostname()}:{threading.get_ident()}"
@@ -213,7 +218,9 @@ class Schedules:
                         schedule_id=sched["id"],
                     )
                 except Exception as exc:
-                    self._mark(sched["id"], t, status="failed", error=f"{type(exc).__name__}: {exc}")
+                    self._mark(
+                        sched["id"], t, status="failed", error=f"{type(exc).__name__}: {exc}"
+                    )
                     continue
                 self._mark(sched["id"], t, status="started", run_id=run.id)
                 runs.append(run.id)

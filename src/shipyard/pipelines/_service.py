@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import builtins
 import json
 import threading
 from datetime import UTC, datetime
@@ -121,7 +122,7 @@ class Pipelines:
 
     def _pending_rows(
         self, run_id: str, dag: Dag, step_ids: dict[str, str]
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         specs = {s["name"]: s["inputs"] for s in dag.to_dict()["steps"]}
         return [
             {
@@ -210,8 +211,7 @@ class Pipelines:
             pipeline = load_target(pipeline)
         if pipeline.name != old.pipeline:
             raise InvalidInput(
-                f"pipeline run {run_id} belongs to pipeline {old.pipeline!r}, "
-                f"not {pipeline.name!r}"
+                f"pipeline run {run_id} belongs to pipeline {old.pipeline!r}, not {pipeline.name!r}"
             )
         name = executor or old.executor
         ex = name if isinstance(name, Executor) else shared_executor(name)
@@ -255,11 +255,13 @@ class Pipelines:
         return run_from_row(row, steps, self._ws)
 
     def _by_prefix(self, conn: sa.Connection, run_id: str) -> Any:
-        rows = []
+        rows: builtins.list[Any] = []
         if len(run_id) >= 6:
-            rows = conn.execute(
-                sa.select(pipeline_runs).where(pipeline_runs.c.id.like(f"{run_id.upper()}%"))
-            ).all()
+            rows = list(
+                conn.execute(
+                    sa.select(pipeline_runs).where(pipeline_runs.c.id.like(f"{run_id.upper()}%"))
+                ).all()
+            )
         if len(rows) == 1:
             return rows[0]
         raise NotFound(
@@ -271,7 +273,7 @@ class Pipelines:
 
     def list(
         self, pipeline: str | None = None, *, status: str | None = None, limit: int = 50
-    ) -> list[PipelineRun]:
+    ) -> builtins.list[PipelineRun]:
         """Runs, newest first (without step records; use ``get`` for those)."""
         q = sa.select(pipeline_runs).order_by(pipeline_runs.c.id.desc()).limit(limit)
         if pipeline:
@@ -282,7 +284,7 @@ class Pipelines:
             rows = conn.execute(q).all()
         return [run_from_row(r, [], self._ws) for r in rows]
 
-    def names(self) -> list[dict[str, Any]]:
+    def names(self) -> builtins.list[dict[str, Any]]:
         """Each pipeline with its run count and last run."""
         t = pipeline_runs
         with self._ws.db.read() as conn:

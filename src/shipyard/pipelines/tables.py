@@ -87,9 +87,7 @@ pipeline_schedule_ticks = sa.Table(
     "pipeline_schedule_ticks",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "schedule_id", sa.String(26), sa.ForeignKey("pipeline_schedules.id"), nullable=False
-    ),
+    sa.Column("schedule_id", sa.String(26), sa.ForeignKey("pipeline_schedules.id"), nullable=False),
     sa.Column("tick_at", UTCDateTime, nullable=False),
     sa.Column("claimed_by", sa.String(128), nullable=False),
     sa.Column("claimed_at", UTCDateTime, nullable=False),
