@@ -133,7 +133,9 @@ def _augment_table(
         for k in range(1, copies + 1):
             new = [None if t is None else transform(t, rng) for t in texts]
             idx = table.column_names.index(column)
-            part = table.set_column(idx, column, pa.array(new, type=table.schema.field(column).type))
+            part = table.set_column(
+                idx, column, pa.array(new, type=table.schema.field(column).type)
+            )
             parts.append(part.append_column("augmented", pa.array(np.full(len(new), k))))
     out_table = pa.concat_tables(parts)
     return out_table.replace_schema_metadata(table.schema.metadata)

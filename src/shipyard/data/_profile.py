@@ -69,7 +69,9 @@ class TopValues:
 
     def frequencies(self) -> dict[Any, float]:
         total = sum(self.counts) + self.other
-        return {v: c / total for v, c in zip(self.values, self.counts, strict=True)} if total else {}
+        return (
+            {v: c / total for v, c in zip(self.values, self.counts, strict=True)} if total else {}
+        )
 
 
 @dataclass(frozen=True)
@@ -324,8 +326,7 @@ def profile_table(
                     hist = _histogram(cols[name], float(lo), float(hi), bins)
                 if a.get("quantiles") is not None:
                     qs = {
-                        str(p): jsonable(v)
-                        for p, v in zip(quantiles, a["quantiles"], strict=True)
+                        str(p): jsonable(v) for p, v in zip(quantiles, a["quantiles"], strict=True)
                     }
             if count and (
                 k in ("categorical", "boolean")

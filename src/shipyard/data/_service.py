@@ -121,9 +121,11 @@ class Datasets:
             resolved = resolve(source, self._source_options(source, options), tmpdir)
             table = resolved.table
             if table is None and resolved.fs is None:
-                table = read_table_files([f.path for f in resolved.files]) if _tabular(
-                    resolved.files
-                ) else None
+                table = (
+                    read_table_files([f.path for f in resolved.files])
+                    if _tabular(resolved.files)
+                    else None
+                )
             report = self._validate_for_commit(name, table, allow_invalid)
             profile = profile_table(table).to_dict() if table is not None else None
             if resolved.fs is not None:
@@ -219,9 +221,7 @@ class Datasets:
                 return self._version(latest, name)
             number = ds.latest_version + 1
             conn.execute(
-                D.update()
-                .where(D.c.id == ds.id)
-                .values(latest_version=number, updated_at=now)
+                D.update().where(D.c.id == ds.id).values(latest_version=number, updated_at=now)
             )
             row = {
                 "id": new_id(),
@@ -254,7 +254,9 @@ class Datasets:
         return version
 
     def _insert(self, table: sa.Table) -> Any:
-        return postgresql.insert(table) if self.ws.db.backend == "postgresql" else sqlite.insert(table)
+        return (
+            postgresql.insert(table) if self.ws.db.backend == "postgresql" else sqlite.insert(table)
+        )
 
     def _lock_dataset(self, conn: sa.Connection, name: str, now: datetime) -> Any:
         """The dataset row, created if needed, locked for the rest of the transaction."""

@@ -114,7 +114,9 @@ def schema_to_json(schema: Any, dataset: str) -> dict[str, Any]:
             "pass a pandera DataFrameSchema (import pandera.pandas as pa)",
             details={"dataset": dataset},
         )
-    text = schema.to_json()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandera warns about what we report below
+        text = schema.to_json()
     back = pa.DataFrameSchema.from_json(text)
     if back != schema:
         lost = _lost_checks(schema, back)

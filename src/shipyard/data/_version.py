@@ -113,8 +113,7 @@ class DatasetVersion:
         entry = by_path.get(path.lstrip("/"))
         if entry is None:
             raise NotFound(
-                f"no file {path!r} in dataset version {self.ref}; "
-                + did_you_mean(list(by_path)),
+                f"no file {path!r} in dataset version {self.ref}; " + did_you_mean(list(by_path)),
                 details={"ref": self.ref, "path": path},
             )
         return entry  # type: ignore[no-any-return]
