@@ -64,7 +64,7 @@ def test_special_and_unreadable_files(sqlite_ws: Any, tmp_path: Path) -> None:
     src.mkdir()
     (src / "ok.txt").write_text("x")
     os.mkfifo(src / "pipe")
-    with pytest.raises(InvalidInput, match="pipe.*is not a regular file"):
+    with pytest.raises(InvalidInput, match=r"pipe.*is not a regular file"):
         sqlite_ws.datasets.commit("d", src)
     os.unlink(src / "pipe")
     secret = src / "secret.txt"
@@ -76,7 +76,7 @@ def test_special_and_unreadable_files(sqlite_ws: Any, tmp_path: Path) -> None:
         err = _os_error(PermissionError(13, "Permission denied"), str(secret))
         assert "cannot read" in str(err) and "permission denied" in str(err)
     else:
-        with pytest.raises(InvalidInput, match="secret.txt: permission denied"):
+        with pytest.raises(InvalidInput, match=r"secret\.txt: permission denied"):
             sqlite_ws.datasets.commit("d", src)
         assert _counts(sqlite_ws) == (0, 0)
 

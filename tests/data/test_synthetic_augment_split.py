@@ -166,7 +166,7 @@ def test_split_is_hash_based_stable_and_linked(ws: Any) -> None:
     # another seed shuffles
     other = v1.split({"a": 0.5, "b": 0.5}, key="customer_id", seed=1, name="{name}-s1-{split}")
     assert other["a"].name == "churn-s1-a"
-    with pytest.raises(InvalidInput, match="add up to 0.9"):
+    with pytest.raises(InvalidInput, match=r"add up to 0\.9"):
         v1.split({"train": 0.8, "test": 0.1})
     with pytest.raises(InvalidInput, match="split key column"):
         v1.split({"train": 1.0}, key="nope")

@@ -203,10 +203,10 @@ def as_arrow_table(data: Any) -> pa.Table:
         out = data.to_arrow()
         if isinstance(out, pa.RecordBatchReader):
             out = out.read_all()
-        return out  # type: ignore[no-any-return]
+        return out
     if hasattr(data, "arrow"):
         out = data.arrow()
-        return out.read_all() if isinstance(out, pa.RecordBatchReader) else out  # type: ignore[no-any-return]
+        return out.read_all() if isinstance(out, pa.RecordBatchReader) else out
     raise InvalidInput(
         f"cannot profile a {type(data).__name__}: pass a pandas or polars DataFrame or a "
         "pyarrow Table",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -445,7 +445,7 @@ class Datasets:
         v: DatasetVersion,
         fractions: Mapping[str, float],
         *,
-        key: str | list[str] | None,
+        key: str | Sequence[str] | None,
         seed: int,
         name_format: str,
     ) -> dict[str, DatasetVersion]:
@@ -456,7 +456,7 @@ class Datasets:
         import pyarrow.compute as pc
 
         out: dict[str, DatasetVersion] = {}
-        keys = key if isinstance(key, list) else [key] if key else []
+        keys = [key] if isinstance(key, str) else list(key or [])
         for i, split_name in enumerate(fractions):
             part = table.filter(pc.equal(labels, i))
             out[split_name] = self.commit(

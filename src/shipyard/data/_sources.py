@@ -58,7 +58,7 @@ def to_arrow(source: Any, what: str) -> pa.Table:
     if mod.startswith("pandas"):
         return pa.Table.from_pandas(source, preserve_index=False)
     if mod.startswith("polars"):
-        return source.to_arrow()  # type: ignore[no-any-return]
+        return source.to_arrow()
     raise InvalidInput(f"cannot commit a {type(source).__name__} as {what}")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +15,7 @@ def assign_splits(
     table: pa.Table,
     fractions: Mapping[str, float],
     *,
-    key: str | list[str] | None,
+    key: str | Sequence[str] | None,
     seed: int,
     ref: str,
 ) -> pa.Array:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -97,7 +97,7 @@ class DatasetVersion:
         if "manifest" not in self._cache:
             data = self._svc.ws.blobs.get_bytes(self.manifest_digest)
             self._cache["manifest"] = _manifest.decode(data)
-        return self._cache["manifest"]  # type: ignore[no-any-return]
+        return self._cache["manifest"]
 
     def files(self) -> list[_manifest.FileEntry]:
         """Every file of this version, sorted by path."""
@@ -116,7 +116,7 @@ class DatasetVersion:
                 f"no file {path!r} in dataset version {self.ref}; " + did_you_mean(list(by_path)),
                 details={"ref": self.ref, "path": path},
             )
-        return entry  # type: ignore[no-any-return]
+        return entry
 
     def open(self, path: str) -> BinaryIO:
         """Open one file of the version for reading (binary)."""
@@ -213,7 +213,7 @@ class DatasetVersion:
         self,
         fractions: Mapping[str, float],
         *,
-        key: str | list[str] | None = None,
+        key: str | Sequence[str] | None = None,
         seed: int = 0,
         name: str = "{name}-{split}",
     ) -> dict[str, DatasetVersion]:

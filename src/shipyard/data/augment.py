@@ -74,7 +74,7 @@ class Compose(Transform):
         kinds = {t.kind for t in flat} - {"any"}
         if len(kinds) > 1:
             raise InvalidInput("cannot compose image and text transforms in one pipeline")
-        self.transforms = flat
+        self.transforms: list[Transform] = flat
         self.kind = kinds.pop() if kinds else "any"
 
     def apply(self, x: Any, rng: np.random.Generator) -> Any:

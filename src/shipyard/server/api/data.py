@@ -38,7 +38,7 @@ def diff(
     ws: Any = Depends(get_ws),
 ) -> dict[str, Any]:
     """Files added / removed / modified; for tables schema, rows and statistic shifts."""
-    return ws.datasets.diff(a, b).to_dict()  # type: ignore[no-any-return]
+    return ws.datasets.diff(a, b).to_dict()
 
 
 @router.get("/datasets/{name}")
@@ -98,7 +98,7 @@ def get_version(ref: str, ws: Any = Depends(get_ws)) -> dict[str, Any]:
 @router.get("/dataset-versions/{ref}/stats")
 def stats(ref: str, ws: Any = Depends(get_ws)) -> dict[str, Any]:
     """The column statistics (the reference profile)."""
-    return ws.datasets.get(ref).stats().to_dict()  # type: ignore[no-any-return]
+    return ws.datasets.get(ref).stats().to_dict()
 
 
 @router.get("/dataset-versions/{ref}/files")
@@ -145,4 +145,4 @@ def download(ref: str, path: str, ws: Any = Depends(get_ws)) -> StreamingRespons
 @router.post("/dataset-versions/{ref}/validate")
 def validate(ref: str, ws: Any = Depends(get_ws)) -> dict[str, Any]:
     """Validate a version against its dataset's current schema."""
-    return ws.datasets.validate(ref).to_dict()  # type: ignore[no-any-return]
+    return ws.datasets.validate(ref).to_dict()
