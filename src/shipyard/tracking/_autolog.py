@@ -46,13 +46,18 @@ def autolog(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimators = all_estimators()
+    owners: dict[type, Any] = {}
     for _, cls in estimators:
-        original = cls.__dict__.get("fit")
-        if original is None or getattr(original, "_shipyard_original", None) is not None:
+        for klass in cls.__mro__:  # patch the class that defines fit (e.g. BaseForest)
+            if "fit" in klass.__dict__:
+                if klass.__module__.startswith("sklearn."):
+                    owners.setdefault(klass, klass.__dict__["fit"])
+                break
+    for klass, original in owners.items():
+        if getattr(original, "_shipyard_original", None) is not None:
             continue
-        cls.fit = _wrap(original)
-        _patched.append((cls, original))
-    # Estimators that inherit fit (no own 'fit') are covered through their base class.
+        klass.fit = _wrap(original)  # type: ignore[attr-defined]
+        _patched.append((klass, original))
 
 
 def _wrap(original: Any) -> Any:

@@ -92,6 +92,8 @@ class QueryBuilder:
             return col.is_(None) if c.op == "is null" else col.is_not(None)
         value = c.value
         if f.kind == "metrics":
+            if c.op in ("like", "ilike", "not like", "not ilike"):
+                raise InvalidInput(f"LIKE applies to strings; {f} is a metric (a number)")
             vals = value if isinstance(value, tuple) else (value,)
             for v in vals:
                 if isinstance(v, (str, bool)):
@@ -99,8 +101,6 @@ class QueryBuilder:
                         f"{f} is numeric; compare it with a number, not {v!r}",
                         details={"field": str(f)},
                     )
-            if c.op in ("like", "ilike", "not like", "not ilike"):
-                raise InvalidInput(f"LIKE applies to strings; {f} is a metric (a number)")
         if f.kind == "params" and isinstance(value, bool):
             value = str(value)
         if f.kind == "tags":

@@ -707,7 +707,13 @@ class Runs:
                 f"max_results must be between 1 and {MAX_RESULTS}, got {max_results!r}"
             )
         self._sweep_lost()
-        fingerprint = json.dumps([experiments, filter, order_by], default=str)
+        fingerprint = json.dumps(
+            [
+                [experiments] if isinstance(experiments, str) else list(experiments or []),
+                (filter or "").strip(),
+                [order_by] if isinstance(order_by, str) else list(order_by or []),
+            ]
+        )
         offset = _decode_token(page_token, fingerprint) if page_token else 0
         with self.ws.db.read() as conn:
             q, _ = self._query(conn, experiments, filter, order_by)
