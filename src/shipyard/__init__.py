@@ -33,6 +33,7 @@ from .features import (
 from .compute import Resources
 from .pipelines import pipeline, step
 from .store import Graph, Node
+from .tracking import Run, autolog
 
 __all__ = [
     "AlreadyExists",
@@ -51,6 +52,7 @@ __all__ = [
     "NotFound",
     "OnDemandFeatureView",
     "Ref",
+    "Run",
     "Resources",
     "Settings",
     "ShipyardError",
@@ -58,6 +60,7 @@ __all__ = [
     "StorageError",
     "Workspace",
     "__version__",
+    "autolog",
     "on_demand",
     "parse_ref",
     "pipeline",
