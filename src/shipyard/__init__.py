@@ -66,3 +66,12 @@ __all__ = [
     "pipeline",
     "step",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Submodules loaded on first use: ``sy.export``."""
+    if name == "export":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
