@@ -32,12 +32,31 @@ from .features import (
 )
 from .compute import Resources
 from .pipelines import pipeline, step
+from .evaluation import (
+    Directional,
+    EvaluationReport,
+    Invariance,
+    MinimumFunctionality,
+    Suite,
+    evaluate,
+)
+from .registry import GateFailed, ModelVersion, Predictor, Signature
 from .store import Graph, Node
 from .tracking import Run, autolog
 
 __all__ = [
     "AlreadyExists",
     "BlobCorrupted",
+    "Directional",
+    "EvaluationReport",
+    "GateFailed",
+    "Invariance",
+    "MinimumFunctionality",
+    "ModelVersion",
+    "Predictor",
+    "Signature",
+    "Suite",
+    "evaluate",
     "ConfigurationError",
     "Conflict",
     "Entity",

@@ -29,6 +29,31 @@ class Scorer(Protocol):
     def scores(self, frame: Any) -> np.ndarray: ...
 
 
+def check_perturbation(perturb: Any, test: str) -> None:
+    """Refuse malformed declarative perturbations before anything runs."""
+    if callable(perturb):
+        return
+    if not isinstance(perturb, Mapping) or not perturb:
+        raise InvalidInput(
+            f"test {test!r}: a perturbation is a function or a mapping of "
+            f"{', '.join(_PERTURB_OPS)}, not {perturb!r}",
+            details={"test": test},
+        )
+    unknown = set(perturb) - set(_PERTURB_OPS)
+    if unknown:
+        raise InvalidInput(
+            f"test {test!r}: unknown perturbation {sorted(unknown)[0]!r}; use "
+            f"{', '.join(_PERTURB_OPS)}",
+            details={"test": test, "perturbation": dict(perturb)},
+        )
+    for op, cols in perturb.items():
+        if not isinstance(cols, Mapping):
+            raise InvalidInput(
+                f"test {test!r}: perturbation {op!r} maps columns to values, not {cols!r}",
+                details={"test": test},
+            )
+
+
 def apply_perturbation(perturb: Any, frame: Any, seed: int = 0) -> Any:
     if callable(perturb):
         out = perturb(frame.copy())
@@ -148,6 +173,7 @@ class Invariance(BehavioralTest):
     def __post_init__(self) -> None:
         if self.perturb is None:
             raise InvalidInput(f"invariance test {self.name!r} needs perturb=")
+        check_perturbation(self.perturb, self.name)
 
     def run(self, scorer: Scorer, sample: Any, task: str) -> dict[str, Any]:
         base = sample.head(self.sample)
@@ -191,6 +217,7 @@ class Directional(BehavioralTest):
     def __post_init__(self) -> None:
         if self.perturb is None:
             raise InvalidInput(f"directional test {self.name!r} needs perturb=")
+        check_perturbation(self.perturb, self.name)
         if self.direction not in ("up", "down"):
             raise InvalidInput(
                 f"directional test {self.name!r}: direction must be 'up' or 'down', "

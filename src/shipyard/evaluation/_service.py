@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from ..core import InvalidInput, NotFound, ShipyardError, new_id, utcnow
+from ..core import InvalidInput, NotFound, new_id, utcnow
 from ..registry import ModelVersion, Predictor, resolve_dataset, row_hashes
 from ._behavioral import BehavioralTest
 from ._metrics import (
@@ -295,18 +295,7 @@ class Evaluations:
     def _behavioral(
         self, test: BehavioralTest, scorer: _Scorer, X: Any, task: str
     ) -> dict[str, Any]:
-        try:
-            return test.run(scorer, X, task)
-        except ShipyardError as exc:
-            return {
-                **test.describe(),
-                "n": 0,
-                "failures": 0,
-                "failure_rate": 1.0,
-                "passed": False,
-                "examples": [],
-                "error": exc.message,
-            }
+        return test.run(scorer, X, task)
 
     def _leakage(self, version: ModelVersion, frame: Any, max_rate: float) -> list[dict[str, Any]]:
         out = []

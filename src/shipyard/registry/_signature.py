@@ -231,7 +231,9 @@ class Signature:
             s == -1 or s == a for s, a in zip(shape[1:], arr.shape, strict=False)
         ):
             arr = arr[None, ...]  # one example without the batch axis
-        if arr.ndim != len(shape) or any(s not in (-1, a) for s, a in zip(shape, arr.shape, strict=False)):
+        if arr.ndim != len(shape) or any(
+            s not in (-1, a) for s, a in zip(shape, arr.shape, strict=False)
+        ):
             raise InvalidInput(
                 f"tensor {spec.name!r} of {what} has shape {tuple(arr.shape)}; the signature "
                 f"expects {tuple(shape)} (-1 is any size)",
