@@ -402,6 +402,31 @@ class LabelsCore:
             rows, columns=["row", "position", "is_gold", "n_assigned", "n_done", "review_status"]
         )
 
+    def status(self, project: str | Project) -> dict[str, Any]:
+        """Counters plus a breakdown of regular tasks: complete, in progress, not started."""
+        p = self.project(project)
+        regular = sa.and_(T.c.project_id == p.id, T.c.is_gold == sa.false())
+        with self._db.read() as conn:
+            started = conn.execute(
+                sa.select(sa.func.count()).select_from(T).where(regular, T.c.n_done > 0)
+            ).scalar_one()
+            review = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(T)
+                .where(T.c.project_id == p.id, T.c.review_status == "pending")
+            ).scalar_one()
+            members = conn.execute(
+                sa.select(sa.func.count()).select_from(M).where(M.c.project_id == p.id)
+            ).scalar_one()
+        return {
+            **p.to_dict(),
+            "complete": p.n_complete,
+            "in_progress": int(started) - p.n_complete,
+            "not_started": p.n_regular - int(started),
+            "review_pending": int(review),
+            "annotators": int(members),
+        }
+
     def set_gold(self, project: str | Project, answers: Mapping[int, Any]) -> int:
         """Give (or change) known answers: those tasks become live gold tasks."""
         p = self._static_project(project)
@@ -491,7 +516,14 @@ class LabelsCore:
             seen = sa.exists().where(
                 A.c.project_id == T.c.project_id, A.c.row == T.c.row, A.c.annotator_id == aid
             )
-            for start in (cursor, -1) if cursor >= 0 else (-1,):
+            # After the cursor first, then from the start (tasks given back by skips or
+            # exclusions). On PostgreSQL locked rows are skipped, so a last pass waits
+            # for them: nobody is told "nothing left" while a task is only locked.
+            attempts = [(cursor, True)] if cursor >= 0 else []
+            attempts.append((-1, True))
+            if pg:
+                attempts.append((-1, False))
+            for start, skip_locked in attempts:
                 q = (
                     sa.select(T.c.row, T.c.position)
                     .where(
@@ -504,7 +536,7 @@ class LabelsCore:
                     .limit(1)
                 )
                 if pg:
-                    q = q.with_for_update(skip_locked=True, of=T)
+                    q = q.with_for_update(skip_locked=skip_locked, of=T)
                 while True:
                     cand = conn.execute(q).first()
                     if cand is None:

@@ -23,6 +23,8 @@ from ._errors import install_error_handlers
 from ._nav import AREAS
 
 ROUTE_MODULES: list[str] = [
+    "shipyard.server.api.labels",
+    "shipyard.server.ui.labeling",
     "shipyard.server.api.features",
     "shipyard.server.ui.features",
     "shipyard.server.api.core",
