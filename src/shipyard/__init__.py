@@ -43,6 +43,7 @@ from .evaluation import (
 from .registry import GateFailed, ModelVersion, Predictor, Signature
 from .store import Graph, Node
 from .tracking import Run, autolog
+from .tuning import Trial, TrialPruned, choice, integer, loguniform, uniform
 
 __all__ = [
     "AlreadyExists",
@@ -77,13 +78,19 @@ __all__ = [
     "ShipyardError",
     "ShipyardWarning",
     "StorageError",
+    "Trial",
+    "TrialPruned",
     "Workspace",
     "__version__",
+    "choice",
+    "integer",
+    "loguniform",
     "autolog",
     "on_demand",
     "parse_ref",
     "pipeline",
     "step",
+    "uniform",
 ]
 
 

@@ -154,6 +154,13 @@ class Workspace:
         return self.runs.start(experiment, name, params, tags, parent, **options)
 
     @cached_property
+    def studies(self) -> Any:
+        """Hyperparameter studies (:class:`shipyard.tuning.Studies`)."""
+        from .tuning import Studies
+
+        return Studies(self)
+
+    @cached_property
     def models(self) -> Any:
         """The model registry (:class:`shipyard.registry.ModelRegistry`)."""
         from .registry import ModelRegistry

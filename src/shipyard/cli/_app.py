@@ -31,6 +31,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("shipyard.cli.runs", "runs"),
     ("shipyard.cli.data", "data"),
     ("shipyard.cli.gc", "gc"),
+    ("shipyard.cli.tune", "tune"),
 ]
 """(module, name) of every sub-command group; each module defines ``app``."""
 

@@ -33,6 +33,8 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.ui.datasets",
     "shipyard.server.api.tracking",
     "shipyard.server.ui.experiments",
+    "shipyard.server.api.tuning",
+    "shipyard.server.ui.tuning",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -37,6 +37,7 @@ TABLE_MODULES: list[str] = [
     "shipyard.tracking.tables",
     "shipyard.registry.tables",
     "shipyard.evaluation.tables",
+    "shipyard.tuning.tables",
     "shipyard.export.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
