@@ -18,7 +18,7 @@ Semantics (one place, shared by every path):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,24 +58,27 @@ class ViewScan:
             return f"timezone('UTC', {q(column)})"
         return f"CAST({q(column)} AS TIMESTAMP)"
 
-    def base_sql(self, where: str = "") -> str:
-        """The source with normalized columns: keys, __ts, __created, __file, __rown, features."""
+    def base_sql(self, where: str = "", *, tiebreak: bool = True) -> str:
+        """The source with normalized columns: keys, ``__ts``, features and, with
+        *tiebreak*, ``__created``/``__file``/``__fname``/``__rown`` for ordering ties."""
         cols = [q(k) for k in self.join_keys]
         cols.append(f"{self._ts_expr(self.timestamp)} AS __ts")
-        if self.created_timestamp:
-            cols.append(f"{self._ts_expr(self.created_timestamp)} AS __created")
-        else:
-            cols.append("CAST(NULL AS TIMESTAMP) AS __created")
-        cols += [
-            f"list_position({self.source.files_sql()}, filename) AS __file",
-            "filename AS __fname",
-            "file_row_number AS __rown",
-        ]
+        if tiebreak:
+            if self.created_timestamp:
+                cols.append(f"{self._ts_expr(self.created_timestamp)} AS __created")
+            else:
+                cols.append("CAST(NULL AS TIMESTAMP) AS __created")
+            cols += [
+                f"list_position({self.source.files_sql()}, filename) AS __file",
+                "filename AS __fname",
+                "file_row_number AS __rown",
+            ]
         cols += [
             f"CAST({q(src)} AS {DTYPES[dtype]}) AS {q(self.alias + '__' + src)}"
             for src, dtype, _ in self.features
         ]
-        sql = f"SELECT {', '.join(cols)} FROM {self.source.scan_sql()}"
+        scan = self.source.scan_sql() if tiebreak else self.source.plain_scan_sql()
+        sql = f"SELECT {', '.join(cols)} FROM {scan}"
         if where:
             sql = f"SELECT * FROM ({sql}) WHERE {where}"
         return sql
@@ -83,8 +86,20 @@ class ViewScan:
     def order_desc(self) -> str:
         return "__created DESC NULLS LAST, __file DESC, __fname DESC, __rown DESC"
 
-    def deduped_sql(self) -> str:
-        """At most one row per (entity key, event time): the tie-break rule applied."""
+    def _order_key(self) -> str:
+        """The tie-break order as one comparable value (larger wins)."""
+        return (
+            "(__ts, coalesce(epoch_us(__created), -9223372036854775807), __file, __fname, __rown)"
+        )
+
+    def deduped_sql(self, unique: bool = False) -> str:
+        """At most one row per (entity key, event time): the tie-break rule applied.
+
+        With *unique* (the caller knows no two rows share key and event time) the
+        source is used as is, which saves a sort of the whole history.
+        """
+        if unique:
+            return self.base_sql(tiebreak=False)
         keys = ", ".join(q(k) for k in self.join_keys)
         return (
             f"SELECT * FROM ({self.base_sql()}) QUALIFY row_number() OVER "
@@ -92,11 +107,24 @@ class ViewScan:
         )
 
     def latest_sql(self, where: str) -> str:
-        """The latest row per entity key among rows matching *where*."""
+        """The latest row per entity key among rows matching *where* (one hash
+        aggregation: ``arg_max`` over the tie-break order, no sort of the history)."""
+        keys = ", ".join(q(k) for k in self.join_keys)
+        payload = ["__ts", "__created"] + [
+            q(self.alias + "__" + src) for src, _, _ in self.features
+        ]
+        packed = ", ".join(f"{c} := {c}" for c in payload)
+        inner = (
+            f"SELECT {keys}, arg_max(struct_pack({packed}), {self._order_key()}) AS __r "
+            f"FROM ({self.base_sql(where)}) GROUP BY {keys}"
+        )
+        return f"SELECT {keys}, unnest(__r) FROM ({inner})"
+
+    def duplicates_sql(self) -> str:
         keys = ", ".join(q(k) for k in self.join_keys)
         return (
-            f"SELECT * FROM ({self.base_sql(where)}) QUALIFY row_number() OVER "
-            f"(PARTITION BY {keys} ORDER BY __ts DESC, {self.order_desc()}) = 1"
+            f"SELECT count(*) FROM (SELECT {keys}, __ts FROM ({self.base_sql(tiebreak=False)}) "
+            f"GROUP BY ALL HAVING count(*) > 1)"
         )
 
     def feature_exprs(self, lookup_ts: str) -> list[str]:
@@ -188,8 +216,20 @@ def _key_kind(t: pa.DataType) -> str:
     return str(t)
 
 
+def has_duplicate_times(scan: ViewScan, *, temp_dir: str | None = None) -> bool:
+    """True if two source rows share an entity key and an event time."""
+    with connect(temp_dir) as con:
+        scan.source.register(con)
+        row = con.execute(scan.duplicates_sql()).fetchone()
+    return bool(row and row[0])
+
+
 def point_in_time_join(
-    entities: pa.Table, scans: list[ViewScan], *, temp_dir: str | None = None
+    entities: pa.Table,
+    scans: list[ViewScan],
+    *,
+    unique: Sequence[bool] | None = None,
+    temp_dir: str | None = None,
 ) -> pa.Table:
     """Entity rows (with ``__sy_row``/``__sy_ts``) plus each requested feature, in input order."""
     check_keys(entities, scans)
@@ -210,11 +250,11 @@ def point_in_time_join(
         con.register("__entities", entities)
         selects = ["e.* EXCLUDE (__sy_ts)"]
         joins = []
-        for s in scans:
+        for i, s in enumerate(scans):
             on = " AND ".join(f"e.{q(k)} = {s.alias}.{q(k)}" for k in s.join_keys)
+            dedup = s.deduped_sql(unique=bool(unique and unique[i]))
             joins.append(
-                f"ASOF LEFT JOIN ({s.deduped_sql()}) {s.alias} "
-                f"ON {on} AND e.__sy_ts >= {s.alias}.__ts"
+                f"ASOF LEFT JOIN ({dedup}) {s.alias} ON {on} AND e.__sy_ts >= {s.alias}.__ts"
             )
             selects += s.feature_exprs("e.__sy_ts")
         sql = f"SELECT {', '.join(selects)} FROM __entities e {' '.join(joins)} ORDER BY e.__sy_row"
@@ -286,7 +326,7 @@ def freshness(scan: ViewScan, *, temp_dir: str | None = None) -> dict[str, Any]:
         rows, newest, oldest, keys = con.execute(
             f"SELECT count(*), max(__ts), min(__ts), "
             f"count(DISTINCT ({', '.join(q(k) for k in scan.join_keys)})) "
-            f"FROM ({scan.base_sql()})"
+            f"FROM ({scan.base_sql(tiebreak=False)})"
         ).fetchone() or (0, None, None, 0)
     return {
         "rows": int(rows),
@@ -301,4 +341,4 @@ def read_columns(scan: ViewScan, *, temp_dir: str | None = None) -> pa.Table:
     cols = ", ".join(f"{q(scan.alias + '__' + src)} AS {q(src)}" for src, _, _ in scan.features)
     with connect(temp_dir) as con:
         scan.source.register(con)
-        return con.sql(f"SELECT {cols} FROM ({scan.base_sql()})").to_arrow_table()
+        return con.sql(f"SELECT {cols} FROM ({scan.base_sql(tiebreak=False)})").to_arrow_table()

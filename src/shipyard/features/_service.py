@@ -97,6 +97,7 @@ class FeatureStore:
         self._online: OnlineStore | None = None
         self._lock = threading.Lock()
         self._plans: dict[Any, _Plan] = {}
+        self._unique: dict[Any, bool] = {}
 
     # ------------------------------------------------------------- definitions
     def apply(self, definitions: Definition | Iterable[Definition]) -> list[Applied]:
@@ -290,6 +291,21 @@ class FeatureStore:
             source=src,
         )
 
+    def _is_unique(self, scan: _offline.ViewScan) -> bool:
+        """Whether no two rows of the source share key and event time (cached per file
+        content), so the point-in-time join can skip the tie-breaking pass."""
+        fp = scan.source.fingerprint()
+        if fp is None:
+            return False
+        key = (fp, tuple(scan.join_keys), scan.timestamp)
+        known = self._unique.get(key)
+        if known is None:
+            known = not _offline.has_duplicate_times(scan, temp_dir=self._temp_dir())
+            if len(self._unique) > 1000:
+                self._unique.clear()
+            self._unique[key] = known
+        return known
+
     def _temp_dir(self) -> str | None:
         if self._ws.settings.db_backend == "sqlite" or self._ws.settings.blob_backend == "file":
             path = self._ws.home / "tmp" / "duckdb"
@@ -324,7 +340,9 @@ class FeatureStore:
                 details={"fields": missing_req},
             )
         scans = [self._scan(p, f"v{i}") for i, p in enumerate(plan.batch)]
-        result = _offline.point_in_time_join(entities, scans, temp_dir=self._temp_dir())
+        result = _offline.point_in_time_join(
+            entities, scans, unique=[self._is_unique(s) for s in scans], temp_dir=self._temp_dir()
+        )
         result = self._apply_on_demand(result, plan)
         if plan.hidden:
             result = result.drop_columns(plan.hidden)
@@ -364,7 +382,12 @@ class FeatureStore:
             table = table.append_column("__sy_as_of", ts)
             scans = [self._scan(p, f"v{i}") for i, p in enumerate(plan.batch)]
             prepared = _offline.prepare_entities(table, "__sy_as_of")
-            result = _offline.point_in_time_join(prepared, scans, temp_dir=self._temp_dir())
+            result = _offline.point_in_time_join(
+                prepared,
+                scans,
+                unique=[self._is_unique(s) for s in scans],
+                temp_dir=self._temp_dir(),
+            )
             result = result.drop_columns(["__sy_as_of"])
         else:
             scans = [self._scan(p, f"v{i}") for i, p in enumerate(plan.batch)]

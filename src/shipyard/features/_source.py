@@ -36,6 +36,30 @@ class Source:
     def scan_sql(self) -> str:
         return f"read_parquet({self.files_sql()}, filename = true, file_row_number = true)"
 
+    def plain_scan_sql(self) -> str:
+        return f"read_parquet({self.files_sql()})"
+
+    def fingerprint(self) -> tuple[Any, ...] | None:
+        """What identifies the current content of the files (None: unknown)."""
+        if self.dataset_version_id is not None:
+            return ("dataset", self.dataset_version_id)
+        out: list[Any] = []
+        try:
+            if self.filesystem is None:
+                for f in self.files:
+                    st = os.stat(f)
+                    out.append((f, st.st_size, st.st_mtime_ns))
+            else:
+                for f in self.files:
+                    info = self.filesystem.info(f)
+                    tag = info.get("ETag") or info.get("LastModified") or info.get("mtime")
+                    if tag is None:
+                        return None
+                    out.append((f, info.get("size"), str(tag)))
+        except (OSError, KeyError):
+            return None
+        return tuple(out)
+
     def register(self, con: Any) -> None:
         if self.filesystem is not None:
             con.register_filesystem(self.filesystem)
