@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,10 +246,6 @@ def jsonable(v: Any) -> Any:
     return v if isinstance(v, str) else str(v)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def profile_table(
     data: Any,
     *,
@@ -258,121 +255,124 @@ def profile_table(
 ) -> TableProfile:
     """Compute the :class:`TableProfile` of a table (Arrow, pandas or polars).
 
-    Aggregates run in one DuckDB query over the Arrow data (no copy); histograms are
-    computed with numpy on the non-null values.
+    Columns are profiled in parallel threads. Numeric columns are sorted once (numpy
+    releases the GIL), which gives exact quantiles, the histogram and the distinct
+    count; categorical columns use Arrow's ``value_counts``. Everything is exact.
     """
-    import duckdb
-
     table = as_arrow_table(data)
     if bins < 1 or top_k < 1:
         raise InvalidInput("profile_table needs bins >= 1 and top_k >= 1")
-    # DuckDB cannot scan dictionary-encoded or exotic columns everywhere: decode them.
-    cols: dict[str, pa.ChunkedArray] = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        cols[name] = col
     n_rows = table.num_rows
-    kinds = {n: _kind(c.type) for n, c in cols.items()}
-    scan = pa.table({f"c{i}": c for i, c in enumerate(cols.values())})
-    names = list(cols)
-    con = duckdb.connect(config={"threads": 4})
-    try:
-        con.register("t", scan)
-        exprs: list[str] = []
-        layout: list[tuple[str, str]] = []
-        qlist = "[" + ", ".join(repr(q) for q in quantiles) + "]"
-        for i, name in enumerate(names):
-            c = f"c{i}"
-            k = kinds[name]
-            exprs.append(f"count({c})")
-            layout.append((name, "count"))
-            if k in ("numeric", "categorical", "boolean", "datetime"):
-                exprs.append(f"approx_count_distinct({c})")
-                layout.append((name, "distinct"))
-            if k == "numeric":
-                d = f"{c}::DOUBLE"
-                fin = f"CASE WHEN isfinite({d}) THEN {d} END"
-                exprs += [
-                    f"min({fin})",
-                    f"max({fin})",
-                    f"avg({fin})",
-                    f"stddev_samp({fin})",
-                    f"approx_quantile({fin}, {qlist})",
-                ]
-                layout += [(name, s) for s in ("min", "max", "mean", "std", "quantiles")]
-            elif k in ("datetime", "categorical"):
-                exprs += [f"min({c})", f"max({c})"]
-                layout += [(name, "min"), (name, "max")]
-        row = con.execute(f"SELECT {', '.join(exprs)} FROM t").fetchone() if exprs else ()
-        agg: dict[str, dict[str, Any]] = {n: {} for n in names}
-        for (name, stat), value in zip(layout, row or (), strict=True):
-            agg[name][stat] = value
+    names = table.column_names
+    jobs = [(name, table.column(i)) for i, name in enumerate(names)]
 
-        out: dict[str, ColumnProfile] = {}
-        for i, name in enumerate(names):
-            c = f"c{i}"
-            k = kinds[name]
-            a = agg[name]
-            count = int(a.get("count", 0))
-            distinct = a.get("distinct")
-            distinct = min(int(distinct), count) if distinct is not None else None
-            hist = None
-            top = None
-            qs = None
-            if k == "numeric" and count:
-                lo, hi = a.get("min"), a.get("max")
-                if lo is not None and hi is not None:
-                    hist = _histogram(cols[name], float(lo), float(hi), bins)
-                if a.get("quantiles") is not None:
-                    qs = {
-                        str(p): jsonable(v) for p, v in zip(quantiles, a["quantiles"], strict=True)
-                    }
-            if count and (
-                k in ("categorical", "boolean")
-                or (k == "numeric" and distinct is not None and distinct <= top_k)
-            ):
-                rows = con.execute(
-                    f"SELECT {c} AS v, count(*) AS n FROM t WHERE {c} IS NOT NULL "
-                    f"GROUP BY {c} ORDER BY n DESC, v LIMIT {int(top_k)}"
-                ).fetchall()
-                shown = sum(int(r[1]) for r in rows)
-                top = TopValues(
-                    [jsonable(r[0]) for r in rows], [int(r[1]) for r in rows], count - shown
-                )
-                if k != "numeric" and len(rows) < top_k:
-                    distinct = len(rows)  # exact when every value is listed
-            out[name] = ColumnProfile(
-                name=name,
-                type=str(table.schema.field(name).type),
-                kind=k,
-                count=count,
-                null_count=n_rows - count,
-                distinct=distinct,
-                min=jsonable(a.get("min")),
-                max=jsonable(a.get("max")),
-                mean=jsonable(a.get("mean")),
-                std=jsonable(a.get("std")),
-                quantiles=qs,
-                histogram=hist,
-                top=top,
-            )
-    finally:
-        con.close()
-    return TableProfile(n_rows, out)
+    def one(job: tuple[str, pa.ChunkedArray]) -> ColumnProfile:
+        name, col = job
+        return _profile_column(name, col, n_rows, bins, top_k, quantiles)
+
+    if len(jobs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(len(jobs), max(2, os.cpu_count() or 2))) as pool:
+            profiles = list(pool.map(one, jobs))
+    else:
+        profiles = [one(j) for j in jobs]
+    return TableProfile(n_rows, {p.name: p for p in profiles})
 
 
-def _histogram(col: pa.ChunkedArray, lo: float, hi: float, bins: int) -> Histogram:
+def _profile_column(
+    name: str,
+    col: pa.ChunkedArray,
+    n_rows: int,
+    bins: int,
+    top_k: int,
+    quantiles: tuple[float, ...],
+) -> ColumnProfile:
+    type_name = str(col.type)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    kind = _kind(col.type)
+    count = len(col) - col.null_count
+    base: dict[str, Any] = {
+        "name": name,
+        "type": type_name,
+        "kind": kind,
+        "count": count,
+        "null_count": n_rows - count,
+    }
+    if count == 0 or kind == "other":
+        return ColumnProfile(**base)
+    if kind in ("categorical", "boolean"):
+        return ColumnProfile(**base, **_frequencies(col, top_k, with_range=kind == "categorical"))
+    if kind == "datetime":
+        values = pc.drop_null(col)
+        mm = pc.min_max(values).as_py()
+        ints = np.sort(values.cast(pa.int64()).to_numpy()) if len(values) else np.empty(0)
+        distinct = int(np.count_nonzero(np.diff(ints)) + 1) if ints.size else 0
+        return ColumnProfile(
+            **base, distinct=distinct, min=jsonable(mm["min"]), max=jsonable(mm["max"])
+        )
+    # numeric
     values = pc.drop_null(col)
     if pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
-    arr = np.asarray(values.to_numpy(), dtype=np.float64) if len(values) else np.empty(0)
-    if arr.size:
-        arr = arr[np.isfinite(arr)]
+    arr = np.sort(np.asarray(values.to_numpy(), dtype=np.float64))
+    finite = (
+        arr[np.isfinite(arr)] if not np.isfinite(arr[[0, -1]]).all() or np.isnan(arr[-1]) else arr
+    )
+    if finite.size == 0:
+        return ColumnProfile(**base, distinct=int(np.unique(arr).size))
+    distinct = int(np.count_nonzero(np.diff(finite)) + 1)
+    lo, hi = float(finite[0]), float(finite[-1])
+    qs = {
+        str(q): jsonable(v) for q, v in zip(quantiles, np.quantile(finite, quantiles), strict=True)
+    }
+    out = ColumnProfile(
+        **base,
+        distinct=distinct,
+        min=jsonable(lo),
+        max=jsonable(hi),
+        mean=jsonable(finite.mean()),
+        std=jsonable(finite.std(ddof=1)) if finite.size > 1 else None,
+        quantiles=qs,
+        histogram=_histogram_sorted(finite, lo, hi, bins),
+    )
+    if distinct <= top_k:
+        freq = _frequencies(col, top_k, with_range=False)
+        out = ColumnProfile(**{**out.__dict__, "top": freq["top"]})
+    return out
+
+
+def _frequencies(col: pa.ChunkedArray, top_k: int, *, with_range: bool) -> dict[str, Any]:
+    vc = pc.value_counts(pc.drop_null(col))
+    values = vc.field("values").to_pylist()
+    counts = vc.field("counts").to_numpy()
+    # most frequent first; ties by value, so the profile is deterministic
+    order = sorted(range(len(values)), key=lambda i: (-int(counts[i]), _sort_key(values[i])))
+    chosen = order[:top_k]
+    total = int(counts.sum())
+    shown = [int(counts[i]) for i in chosen]
+    out: dict[str, Any] = {
+        "distinct": len(values),
+        "top": TopValues([jsonable(values[i]) for i in chosen], shown, total - sum(shown)),
+    }
+    if with_range and values:
+        ordered = sorted(values, key=_sort_key)
+        out["min"], out["max"] = jsonable(ordered[0]), jsonable(ordered[-1])
+    return out
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    return (0, v) if isinstance(v, int | float | bool) else (1, str(v))
+
+
+def _histogram_sorted(arr: np.ndarray, lo: float, hi: float, bins: int) -> Histogram:
+    """Equal-width histogram of sorted finite values; the last bin is closed."""
     if hi <= lo:
-        hi = lo + 1.0 if lo == 0 else lo + abs(lo) * 1e-9 + 1e-12
-        # one bin holds everything: a constant column
-        counts, edges = np.histogram(arr, bins=1, range=(lo, hi))
-    else:
-        counts, edges = np.histogram(arr, bins=bins, range=(lo, hi))
-    return Histogram([float(e) for e in edges], [int(c) for c in counts])
+        return Histogram(
+            [lo, lo + 1.0 if lo == 0 else lo + abs(lo) * 1e-9 + 1e-12], [int(arr.size)]
+        )
+    edges = np.linspace(lo, hi, bins + 1)
+    pos = np.searchsorted(arr, edges[1:-1], side="left")
+    bounds = np.concatenate([[0], pos, [arr.size]])
+    return Histogram([float(e) for e in edges], [int(c) for c in np.diff(bounds)])
