@@ -317,9 +317,8 @@ def _profile_column(
     if pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
     arr = np.sort(np.asarray(values.to_numpy(), dtype=np.float64))
-    finite = (
-        arr[np.isfinite(arr)] if not np.isfinite(arr[[0, -1]]).all() or np.isnan(arr[-1]) else arr
-    )
+    # sorted: -inf first, +inf then NaN last; only filter when they are there
+    finite = arr if np.isfinite(arr[0]) and np.isfinite(arr[-1]) else arr[np.isfinite(arr)]
     if finite.size == 0:
         return ColumnProfile(**base, distinct=int(np.unique(arr).size))
     distinct = int(np.count_nonzero(np.diff(finite)) + 1)
