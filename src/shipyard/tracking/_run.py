@@ -9,6 +9,7 @@ import numbers
 import os
 import re
 import tempfile
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..core import Conflict, InvalidInput, NotFound, did_you_mean, utcnow
 from ..store import Node
-from ._env import SystemSampler, now_ms
+from ._env import SystemSampler
 from ._writer import MetricWriter
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ._service import Runs
 
 TERMINAL = ("finished", "failed", "killed", "lost")
+_NUMBER_TYPES = (float, int)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-./:][A-Za-z0-9_\-./: ]{0,249}$")
 
 
@@ -246,24 +248,35 @@ class Run:
         next step of each key; NaN and ±inf are kept as such."""
         if self.status != "running":
             self._check_live("log metrics")
-        ts = now_ms() if timestamp is None else _ts_ms(timestamp)
-        if step is not None and (type(step) is not int):
+        ts = time.time_ns() // 1_000_000 if timestamp is None else _ts_ms(timestamp)
+        if step is not None and type(step) is not int:
             if isinstance(step, bool) or not isinstance(step, numbers.Integral):
                 raise InvalidInput(
                     f"step must be an integer, got {step!r}", details={"step": repr(step)}
                 )
             step = int(step)
         sids = self._sids
+        if step is not None:
+            try:  # fast path: known keys, explicit step
+                points = [
+                    (sids[k], step, ts, v if type(v) in _NUMBER_TYPES else to_float(k, v))
+                    for k, v in metrics.items()
+                ]
+            except KeyError:
+                points = self._points_slow(metrics, step, ts)
+        else:
+            points = self._points_slow(metrics, step, ts)
+        self._writer.extend(points)
+
+    def _points_slow(
+        self, metrics: Mapping[str, Any], step: int | None, ts: int
+    ) -> list[tuple[int, int, int, float]]:
+        values = {
+            k: (v if type(v) in _NUMBER_TYPES else to_float(k, v)) for k, v in metrics.items()
+        }
         points = []
-        for key, value in metrics.items():
-            t = type(value)
-            if t is float:
-                v = value
-            elif t is int:
-                v = float(value)
-            else:
-                v = to_float(key, value)
-            sid = sids.get(key)
+        for key, v in values.items():
+            sid = self._sids.get(key)
             if sid is None:
                 sid = self._series(key)
             if step is None:
@@ -272,7 +285,7 @@ class Run:
             else:
                 s = step
             points.append((sid, s, ts, v))
-        self._writer.extend(points)
+        return points
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until every metric point logged so far is in the database."""

@@ -185,7 +185,8 @@ class MetricWriter:
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.idle_exit_s = idle_exit_s
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._buf: list[Point] = []
         self._added = 0  # points ever added
         self._done = 0  # points ever written (or dropped after an error)
@@ -198,22 +199,18 @@ class MetricWriter:
 
     # ------------------------------------------------------------------ producers
     def add(self, point: Point) -> None:
-        with self._cond:
-            self._buf.append(point)
-            self._added += 1
-            if len(self._buf) >= self.batch_size:
-                self._wake_locked()
-                if len(self._buf) >= self.max_pending:
-                    self._wait_room_locked()
+        self.extend((point,))
 
     def extend(self, points: Sequence[Point]) -> None:
-        with self._cond:
-            self._buf.extend(points)
+        with self._lock:  # the plain lock: cheaper than entering the Condition
+            buf = self._buf
+            buf.extend(points)
             self._added += len(points)
-            if len(self._buf) >= self.batch_size:
-                self._wake_locked()
-                if len(self._buf) >= self.max_pending:
-                    self._wait_room_locked()
+            if len(buf) < self.batch_size:
+                return
+            self._wake_locked()
+            if len(buf) >= self.max_pending:
+                self._wait_room_locked()
 
     def _wait_room_locked(self) -> None:
         while len(self._buf) >= self.max_pending and self._error is None:
