@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -86,7 +86,7 @@ class Resources:
         return parse_memory(self.memory)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"cpus": self.cpus, "gpus": self.gpus, "memory": self.memory}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Resources:

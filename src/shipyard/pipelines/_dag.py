@@ -31,6 +31,14 @@ class MissingInput(InvalidInput):
     """A step was called without a required input, or with one from elsewhere."""
 
 
+def _default_name(fn: Callable[..., Any]) -> str:
+    """A valid step name from a function name (``_inc`` → ``inc``, lambdas → ``lambda``)."""
+    import re
+
+    text = re.sub(r"[^A-Za-z0-9._-]", "", getattr(fn, "__name__", "step")).lstrip("._-")
+    return text[:128] or "step"
+
+
 class Step:
     """A function made into a pipeline step (see :func:`step`)."""
 
@@ -49,7 +57,7 @@ class Step:
         outputs: int | Sequence[str] | None = None,
     ) -> None:
         self.fn = fn
-        self.name = validate_name(name or fn.__name__, "step")
+        self.name = validate_name(name or _default_name(fn), "step")
         if retries < 0:
             raise InvalidInput(f"step {self.name!r}: retries must be >= 0, got {retries}")
         if timeout is not None and timeout <= 0:

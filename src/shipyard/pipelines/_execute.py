@@ -27,6 +27,8 @@ _functions: OrderedDict[str, Any] = OrderedDict()
 _writers: dict[str, AsyncBlobWriter] = {}
 _recent: OrderedDict[str, Any] = OrderedDict()  # digest → immutable scalar value
 _RECENT_MAX = 4096
+INLINE_LIMIT = 256 * 1024
+"""Outputs up to this size travel back to the driver, which stores them."""
 
 
 class AsyncBlobWriter:
@@ -53,6 +55,20 @@ class AsyncBlobWriter:
         with self._lock:
             item = self._pending.get(digest)
         return item[0] if item else None
+
+    def pending(self) -> set[str]:
+        """Digests not yet durable (finished writes are forgotten here)."""
+        with self._lock:
+            for digest in [d for d, (_b, f) in self._pending.items() if f.done()]:
+                self._pending.pop(digest)[1].result()  # re-raise a failed write
+            return set(self._pending)
+
+    def wait(self, digest: str) -> None:
+        """Block until *digest* is durable (no-op if it is not pending)."""
+        with self._lock:
+            item = self._pending.get(digest)
+        if item is not None:
+            item[1].result()
 
     def flush(self) -> None:
         with self._lock:
@@ -139,6 +155,8 @@ def _load(ws: Any, desc: dict[str, Any]) -> Any:
             return ws.runs.get(ref_id)
         raise InvalidInput(f"cannot load an object of kind {kind!r} by reference")
     digest = desc["digest"]
+    if desc.get("data") is not None:
+        return mats.load(desc["materializer"], desc["data"])
     with _lock:
         if digest in _recent:
             return _recent[digest]
@@ -170,11 +188,15 @@ def _store(ws: Any, value: Any, step: str, output: str) -> dict[str, Any]:
             _recent[digest] = value
             if len(_recent) > _RECENT_MAX:
                 _recent.popitem(last=False)
+    inline_data = None
     if writer is not None:
         writer.put(digest, data)
+    elif len(data) <= INLINE_LIMIT:
+        inline_data = data  # the driver stores it; no blob write on this step's path
     elif not ws.blobs.exists(digest):
         ws.blobs.put_bytes(data)
     return {
+        "data": inline_data,
         "materializer": name,
         "type": type_name,
         "digest": digest,

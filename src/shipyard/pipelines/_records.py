@@ -73,8 +73,16 @@ class PipelineRun:
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
-    steps: list[StepRun] = field(default_factory=list)
+    _steps: list[StepRun] | None = field(default=None, repr=False)
     _ws: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def steps(self) -> list[StepRun]:
+        """Step records (loaded on first use)."""
+        if self._steps is None:
+            with self._ws.db.read() as conn:
+                self._steps = step_rows_from_db(conn, self.id)
+        return self._steps
 
     @property
     def lineage_node(self) -> Node:
@@ -165,6 +173,7 @@ class Recorder:
         self._outputs: list[dict[str, Any]] = []
         self._edges: list[tuple[Node, Node, str]] = []
         self._run: dict[str, Any] = {}
+        self._digests: dict[str, list[str]] = {}
         self._last = time.monotonic()
 
     def step(self, row: dict[str, Any]) -> None:
@@ -174,8 +183,14 @@ class Recorder:
         else:
             cur.update(row)
 
+    def needs(self, step_run_id: str, digest: str | None) -> None:
+        """The step's record may only be written once *digest* is durable."""
+        if digest:
+            self._digests.setdefault(step_run_id, []).append(digest)
+
     def outputs(self, step_run_id: str, outputs: dict[str, dict[str, Any]]) -> None:
         for name, d in outputs.items():
+            self.needs(step_run_id, d.get("digest"))
             self._outputs.append(
                 {
                     "step_run_id": step_run_id,
@@ -198,16 +213,31 @@ class Recorder:
 
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last >= self.interval:
-            self.flush()
+            self.flush(final=False)
 
-    def flush(self) -> None:
+    def flush(self, final: bool = True) -> None:
+        """Write what is collected. Not *final*: records whose blobs are still being
+        written wait for the next flush instead of blocking the runner."""
         self._last = time.monotonic()
         if not (self._steps or self._outputs or self._edges or self._run):
             return
-        if self.writer is not None:
-            self.writer.flush()
         steps, outputs, edges, run = self._steps, self._outputs, self._edges, self._run
         self._steps, self._outputs, self._edges, self._run = {}, [], [], {}
+        if self.writer is not None:
+            if final:
+                self.writer.flush()
+                self._digests.clear()
+            else:
+                pending = self.writer.pending()
+                late = {sid for sid, ds in self._digests.items() if any(d in pending for d in ds)}
+                for sid in list(self._digests):
+                    if sid not in late:
+                        del self._digests[sid]
+                if late:
+                    self._steps = {k: v for k, v in steps.items() if k in late}
+                    steps = {k: v for k, v in steps.items() if k not in late}
+                    self._outputs = [o for o in outputs if o["step_run_id"] in late]
+                    outputs = [o for o in outputs if o["step_run_id"] not in late]
         db = self.ws.db
         with db.write() as conn:
             if steps:
@@ -271,7 +301,7 @@ def output_desc(o: Any) -> dict[str, Any]:
     }
 
 
-def run_from_row(r: Any, steps: list[StepRun], ws: Any) -> PipelineRun:
+def run_from_row(r: Any, steps: list[StepRun] | None, ws: Any) -> PipelineRun:
     return PipelineRun(
         id=r.id,
         pipeline=r.pipeline,
@@ -286,7 +316,7 @@ def run_from_row(r: Any, steps: list[StepRun], ws: Any) -> PipelineRun:
         created_at=r.created_at,
         started_at=r.started_at,
         ended_at=r.ended_at,
-        steps=steps,
+        _steps=steps,
         _ws=ws,
     )
 

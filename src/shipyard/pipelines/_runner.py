@@ -30,6 +30,7 @@ from .tables import pipeline_step_outputs, pipeline_step_runs
 
 EventCallback = Callable[[str, str, dict[str, Any]], None]
 CACHE_VERSION = "shipyard-step-v1"
+PREFETCH_LIMIT = 50_000
 
 
 def _ts(t: float | None) -> datetime | None:
@@ -84,10 +85,13 @@ class Runner:
         self.errors: dict[str, str] = {}
         self.children: dict[str, list[str]] = {n.name: [] for n in dag.nodes}
         self.waiting: dict[str, int] = {}
+        self.consumers: dict[str, int] = {}
         for n in dag.nodes:
             self.waiting[n.name] = len(n.upstream)
             for u in n.upstream:
                 self.children[u.name].append(n.name)
+        for name, kids in self.children.items():
+            self.consumers[name] = len(kids)
         self.done_q: queue.Queue[tuple[str, Handle]] = queue.Queue()
         self.running: dict[str, tuple[Handle, float | None]] = {}
         self.timed_out: set[str] = set()
@@ -95,6 +99,7 @@ class Runner:
         self.ready: list[str] = []
         self.finished = 0
         self._fn_bytes: dict[int, bytes] = {}
+        self._prefetched: dict[str, dict[str, dict[str, Any]]] | None = None
         self.run_node = Node("pipeline_run", run_id, dag.pipeline)
 
     # ------------------------------------------------------------------ helpers
@@ -131,13 +136,13 @@ class Runner:
             if spec[0] == "out":
                 up, out = spec[1].name, spec[2]
                 d = self.outs[up][out]
-                descs[arg] = d
+                descs[arg] = dict(d)
                 ids[arg] = [
                     self.keys.get(up, ""),
                     d.get("digest") or f"{d['ref_kind']}:{d['ref_id']}",
                 ]
             elif spec[0] == "list":
-                items = [self.outs[u.name][o] for u, o in spec[1]]
+                items = [dict(self.outs[u.name][o]) for u, o in spec[1]]
                 descs[arg] = items
                 ids[arg] = [
                     [self.keys.get(u.name, ""), d.get("digest") or f"{d['ref_kind']}:{d['ref_id']}"]
@@ -217,6 +222,16 @@ class Runner:
         node = self.nodes[name]
         attempt = self.attempts.get(name, 0) + 1
         self.attempts[name] = attempt
+        if not self.in_process and self.rec.writer is not None:
+            for d in _flat(descs):
+                if d.get("digest") and d.get("data") is None:
+                    self.rec.writer.wait(d["digest"])
+        if attempt == 1:
+            for u in node.upstream:
+                self.consumers[u.name] -= 1
+                if self.consumers[u.name] == 0 and u.name in self.outs:
+                    for d in self.outs[u.name].values():  # every consumer has its bytes
+                        d.pop("data", None)
         varargs, varkw, positional = _call_shape(node)
         task = StepTask(
             settings=self.ws.settings,
@@ -279,17 +294,7 @@ class Runner:
             self._serve_hits(hits, known)
 
     def _serve_hits(self, hits: list[tuple[str, str, str]], known: dict[str, str]) -> None:
-        src_ids = sorted({h[2] for h in hits})
-        found: dict[str, dict[str, dict[str, Any]]] = {}
-        with self.ws.db.read() as conn:
-            for i in range(0, len(src_ids), 500):
-                chunk = src_ids[i : i + 500]
-                for o in conn.execute(
-                    sa.select(pipeline_step_outputs).where(
-                        pipeline_step_outputs.c.step_run_id.in_(chunk)
-                    )
-                ):
-                    found.setdefault(o.step_run_id, {})[o.name] = output_desc(o)
+        found = self._hit_outputs(sorted({h[2] for h in hits}), known)
         now = datetime.now(UTC)
         for name, key, src in hits:
             outputs = found.get(src, {})
@@ -315,6 +320,36 @@ class Runner:
                 },
             )
 
+    def _hit_outputs(
+        self, src_ids: list[str], known: dict[str, str]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Outputs of earlier step runs. The first call loads those of every known key at
+        once (bounded), so a fully cached run makes a handful of queries, not one per step.
+        """
+        t, o = pipeline_step_runs, pipeline_step_outputs
+        if self._prefetched is None and len(known) <= PREFETCH_LIMIT:
+            self._prefetched = {}
+            identities = sorted({n.step.identity for n in self.dag.nodes if n.step.cache})
+            with self.ws.db.read() as conn:
+                rows = conn.execute(
+                    sa.select(o)
+                    .join(t, t.c.id == o.c.step_run_id)
+                    .where(t.c.step.in_(identities))
+                    .where(t.c.status == "succeeded")
+                )
+                for r in rows:
+                    self._prefetched.setdefault(r.step_run_id, {})[r.name] = output_desc(r)
+        if self._prefetched is not None and all(i in self._prefetched for i in src_ids):
+            return {i: {k: dict(v) for k, v in self._prefetched[i].items()} for i in src_ids}
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        with self.ws.db.read() as conn:
+            for i in range(0, len(src_ids), 500):
+                for r in conn.execute(
+                    sa.select(o).where(o.c.step_run_id.in_(src_ids[i : i + 500]))
+                ):
+                    found.setdefault(r.step_run_id, {})[r.name] = output_desc(r)
+        return found
+
     def _blob_ok(self, digest: str) -> bool:
         return not self.ws.blobs.is_local or self.ws.blobs.exists(digest)
 
@@ -327,6 +362,7 @@ class Runner:
             log_digest = hash_bytes(data)
             if self.rec.writer is not None:
                 self.rec.writer.put(log_digest, data)
+                self.rec.needs(self.step_ids[name], log_digest)
             else:
                 self.ws.blobs.put_bytes(data)
         started = _ts(h.started_at)
@@ -340,6 +376,11 @@ class Runner:
         }
         if h.status == "succeeded":
             outputs = h.result()
+            for d in outputs.values():
+                if d.get("data") is not None and self.rec.writer is not None:
+                    self.rec.writer.put(d["digest"], d["data"])
+                    if self.consumers[name] == 0:
+                        d.pop("data")
             self._succeed(name, outputs, {**base, "error": None, "traceback": None})
             return
         step = self.nodes[name].step
@@ -444,6 +485,13 @@ class Runner:
         while self.retry_heap and self.retry_heap[0][0] <= now:
             _, name = heapq.heappop(self.retry_heap)
             self._submit(name, self._inputs(self.nodes[name])[0])
+
+
+def _flat(descs: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for d in descs.values():
+        out.extend(d if isinstance(d, list) else [d])
+    return out
 
 
 def new_step_ids(dag: Dag) -> dict[str, str]:

@@ -150,8 +150,8 @@ class Pipelines:
         on_event: EventCallback | None,
     ) -> PipelineRun:
         in_process = ex.name == "inline"
-        writer = AsyncBlobWriter(self._ws.blobs) if in_process else None
-        register_workspace(self._ws, writer)
+        writer = AsyncBlobWriter(self._ws.blobs)
+        register_workspace(self._ws, writer if in_process else None)
         rec = Recorder(self._ws, run_id, writer)
         runner = Runner(
             self._ws,
@@ -171,13 +171,12 @@ class Pipelines:
             rec.flush()
             raise
         finally:
-            if writer is not None:
+            if in_process:
                 unregister_writer(self._ws)
         errors = "; ".join(f"step {n!r} failed: {e}" for n, e in runner.errors.items())
         rec.run(status=status, ended_at=_now(), error=errors or None)
         rec.flush()
-        if writer is not None:
-            writer.close()
+        writer.close()
         return self.get(run_id)
 
     def resume(
@@ -251,8 +250,7 @@ class Pipelines:
             row = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
             if row is None:
                 row = self._by_prefix(conn, run_id)
-            steps = step_rows_from_db(conn, row.id)
-        return run_from_row(row, steps, self._ws)
+        return run_from_row(row, None, self._ws)
 
     def _by_prefix(self, conn: sa.Connection, run_id: str) -> Any:
         rows: builtins.list[Any] = []
@@ -282,7 +280,7 @@ class Pipelines:
             q = q.where(pipeline_runs.c.status == status)
         with self._ws.db.read() as conn:
             rows = conn.execute(q).all()
-        return [run_from_row(r, [], self._ws) for r in rows]
+        return [run_from_row(r, None, self._ws) for r in rows]
 
     def names(self) -> builtins.list[dict[str, Any]]:
         """Each pipeline with its run count and last run."""
