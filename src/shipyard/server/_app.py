@@ -23,6 +23,8 @@ from ._errors import install_error_handlers
 from ._nav import AREAS
 
 ROUTE_MODULES: list[str] = [
+    "shipyard.server.api.pipelines",
+    "shipyard.server.ui.pipelines",
     "shipyard.server.api.labels",
     "shipyard.server.ui.labeling",
     "shipyard.server.api.features",
