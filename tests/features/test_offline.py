@@ -240,6 +240,7 @@ def pit_ws() -> Any:
             yield ws, home / "feat.parquet"
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

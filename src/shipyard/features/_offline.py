@@ -18,6 +18,7 @@ Semantics (one place, shared by every path):
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,16 +141,69 @@ class ViewScan:
         return out
 
 
+class _Engine:
+    """One in-memory DuckDB database per temp folder, reused across queries.
+
+    Opening a DuckDB database costs tens of milliseconds; a cursor on an open one costs
+    microseconds. Each query gets its own cursor (its own connection: registrations are
+    private to it), so concurrent queries from several threads are safe. fsspec
+    filesystems are registered database-wide once; a second, different filesystem for
+    the same protocol (another S3 endpoint) gets a private database instead.
+    """
+
+    def __init__(self, temp_dir: str | None) -> None:
+        config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
+        if temp_dir:
+            config["temp_directory"] = temp_dir
+        self.config = config
+        self.db = duckdb.connect(config=config)
+        self.lock = threading.Lock()
+        self.filesystems: dict[int, Any] = {}
+
+    @contextlib.contextmanager
+    def cursor(self, sources: Sequence[Source]) -> Iterator[duckdb.DuckDBPyConnection]:
+        private = False
+        with self.lock:
+            for src in sources:
+                fs = src.filesystem
+                if fs is None or id(fs) in self.filesystems:
+                    continue
+                try:
+                    self.db.register_filesystem(fs)
+                    self.filesystems[id(fs)] = fs
+                except duckdb.Error:
+                    private = True
+        if private:
+            con = duckdb.connect(config=self.config)
+            try:
+                for src in sources:
+                    src.register(con)
+                yield con
+            finally:
+                con.close()
+            return
+        cur = self.db.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+
+_engines: dict[str | None, _Engine] = {}
+_engines_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def connect(temp_dir: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
-    if temp_dir:
-        config["temp_directory"] = temp_dir
-    con = duckdb.connect(config=config)
-    try:
+def connect(
+    temp_dir: str | None = None, sources: Sequence[Source] = ()
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection that can read *sources* (their filesystems registered)."""
+    with _engines_lock:
+        engine = _engines.get(temp_dir)
+        if engine is None:
+            engine = _engines[temp_dir] = _Engine(temp_dir)
+    with engine.cursor(sources) as con:
         yield con
-    finally:
-        con.close()
 
 
 def ts_literal(value: datetime) -> str:
@@ -218,8 +272,7 @@ def _key_kind(t: pa.DataType) -> str:
 
 def has_duplicate_times(scan: ViewScan, *, temp_dir: str | None = None) -> bool:
     """True if two source rows share an entity key and an event time."""
-    with connect(temp_dir) as con:
-        scan.source.register(con)
+    with connect(temp_dir, [scan.source]) as con:
         row = con.execute(scan.duplicates_sql()).fetchone()
     return bool(row and row[0])
 
@@ -244,9 +297,7 @@ def point_in_time_join(
                     details={"column": name},
                 )
             taken.add(name)
-    with connect(temp_dir) as con:
-        for s in scans:
-            s.source.register(con)
+    with connect(temp_dir, [s.source for s in scans]) as con:
         con.register("__entities", entities)
         selects = ["e.* EXCLUDE (__sy_ts)"]
         joins = []
@@ -273,9 +324,7 @@ def as_of(scans: list[ViewScan], when: datetime, *, temp_dir: str | None = None)
             )
     lit = ts_literal(when)
     kcols = ", ".join(q(k) for k in keys)
-    with connect(temp_dir) as con:
-        for s in scans:
-            s.source.register(con)
+    with connect(temp_dir, [s.source for s in scans]) as con:
         ctes = [f"{s.alias} AS ({s.latest_sql(f'__ts <= {lit}')})" for s in scans]
         union = " UNION ".join(f"SELECT {kcols} FROM {s.alias}" for s in scans)
         ctes.append(f"__keys AS ({union})")
@@ -313,16 +362,14 @@ def latest_batches(
         f"SELECT {keys}, epoch_us(__ts) AS __ts_us, epoch_us(__created) AS __created_us, "
         f"{feats} FROM ({scan.latest_sql(where)})"
     )
-    with connect(temp_dir) as con:
-        scan.source.register(con)
+    with connect(temp_dir, [scan.source]) as con:
         reader = con.sql(sql).to_arrow_reader(batch_size)
         yield from reader
 
 
 def freshness(scan: ViewScan, *, temp_dir: str | None = None) -> dict[str, Any]:
     """Row count and the newest event time of a view's source."""
-    with connect(temp_dir) as con:
-        scan.source.register(con)
+    with connect(temp_dir, [scan.source]) as con:
         rows, newest, oldest, keys = con.execute(
             f"SELECT count(*), max(__ts), min(__ts), "
             f"count(DISTINCT ({', '.join(q(k) for k in scan.join_keys)})) "
@@ -339,6 +386,5 @@ def freshness(scan: ViewScan, *, temp_dir: str | None = None) -> dict[str, Any]:
 def read_columns(scan: ViewScan, *, temp_dir: str | None = None) -> pa.Table:
     """The feature columns of a view's source (for statistics)."""
     cols = ", ".join(f"{q(scan.alias + '__' + src)} AS {q(src)}" for src, _, _ in scan.features)
-    with connect(temp_dir) as con:
-        scan.source.register(con)
+    with connect(temp_dir, [scan.source]) as con:
         return con.sql(f"SELECT {cols} FROM ({scan.base_sql(tiebreak=False)})").to_arrow_table()
