@@ -11,6 +11,7 @@
 """
 
 from ._dag import Dag, MissingInput, Output, Pipeline, PipelineCycle, Step, pipeline, step
+from ._execute import current_workspace
 from ._loader import load_target, parse_params
 from ._materializers import (
     MATERIALIZERS,
@@ -37,6 +38,7 @@ __all__ = [
     "Step",
     "StepRun",
     "UnmaterializableOutput",
+    "current_workspace",
     "load_target",
     "parse_params",
     "pipeline",

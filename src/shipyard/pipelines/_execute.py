@@ -8,6 +8,7 @@ store before the task returns, so that a step recorded as done has durable outpu
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import threading
 from collections import OrderedDict
@@ -29,6 +30,20 @@ _recent: OrderedDict[str, Any] = OrderedDict()  # digest → immutable scalar va
 _RECENT_MAX = 4096
 INLINE_LIMIT = 256 * 1024
 """Outputs up to this size travel back to the driver, which stores them."""
+
+
+_current_ws: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "shipyard_step_workspace", default=None
+)
+
+
+def current_workspace() -> Any:
+    """The Workspace of the pipeline step running in this thread (None outside steps).
+
+    Inside a step, ``current_workspace().datasets.get("churn@2")`` reads data and
+    ``current_workspace().start_run(...)`` tracks a run, linked to the step in lineage.
+    """
+    return _current_ws.get()
 
 
 class AsyncBlobWriter:
@@ -218,8 +233,12 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     args = [kwargs.pop(p) for p in task.positional if p in kwargs]
     args += list(kwargs.pop(task.varargs, ())) if task.varargs else []
     extra = dict(kwargs.pop(task.varkw, {})) if task.varkw else {}
-    with producing(node):
-        value = fn(*args, **kwargs, **extra)
+    token = _current_ws.set(ws)
+    try:
+        with producing(node):
+            value = fn(*args, **kwargs, **extra)
+    finally:
+        _current_ws.reset(token)
     names = task.outputs or ("output",)
     if task.outputs is not None:
         if not isinstance(value, tuple | list) or len(value) != len(names):
