@@ -38,7 +38,7 @@ def cnn(digits: dict[str, Any]) -> Any:
 
     torch.set_num_threads(1)
     X, y = digits["train"]
-    return train(TinyCNN(channels=8), torch.from_numpy(X), torch.from_numpy(y), epochs=4)
+    return train(TinyCNN(channels=4), torch.from_numpy(X), torch.from_numpy(y), epochs=3)
 
 
 @pytest.fixture(scope="session")

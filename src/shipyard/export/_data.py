@@ -108,6 +108,10 @@ def _describe(data: Any) -> tuple[str, Node | None]:
         return f"DataFrame[{data.shape[0]}x{data.shape[1]}]", None
     if isinstance(data, np.ndarray):
         return f"array{list(data.shape)}", None
+    if isinstance(data, tuple) and len(data) == 2:
+        return f"(X, y)[{len(data[0])} rows]", None
+    if isinstance(data, dict):
+        return f"arrays({', '.join(map(str, data))})", None
     return type(data).__name__, None
 
 

@@ -33,6 +33,7 @@ _QUANT_OPS = {
     "MatMulIntegerToFloat",
 }
 _WEIGHT_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul"]
+_QUANTIZABLE = {*_WEIGHT_OPS, "Attention", "LSTM", "GRU"}
 _ONNX_DTYPES = {
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,
@@ -74,6 +75,8 @@ def quantize(
         if not _has_fp16(out):
             raise _nothing(what, method)
         return out
+    if not (op_types(data) & _QUANTIZABLE):
+        raise _nothing(what, method)
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
     with tempfile.TemporaryDirectory(prefix="shipyard-quant-") as tmp:

@@ -200,9 +200,8 @@ class Exports:
                 details={"problem": "missing data", "ref": v.ref},
             )
         feed_list = None
-        if resolved == "static":
-            assert calib is not None or holdout is not None
-            rows_for_calib = (calib or test).sample(calibration_rows, seed=1)
+        if resolved == "static" and calib is not None:
+            rows_for_calib = calib.sample(calibration_rows, seed=1)
             feed_list = feeds(data, source.prepare(rows_for_calib.X))
         q_data = quantize(data, resolved, feed_list, v.ref)
         candidate = self._candidate(q_data, "onnx", signature, f"the quantized {v.ref}")
@@ -217,11 +216,8 @@ class Exports:
             "requested": strategy,
             "converted": converted.ref if converted else None,
             "calibration": None
-            if resolved != "static"
-            else {
-                "data": (calib or test).label,
-                "rows": min(calibration_rows, len(calib or test)),
-            },
+            if calib is None or resolved != "static"
+            else {"data": calib.label, "rows": min(calibration_rows, len(calib))},
             "gate": {
                 "metric": chosen,
                 "data": test.label,
