@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import glob as globlib
 import hashlib
 import mimetypes
@@ -33,7 +34,17 @@ ProgressFn = Callable[[int, int, int, int], None]
 
 SMALL = 4 * 1024 * 1024  # read whole files up to this size in one call
 CHUNK = 1024 * 1024
-WORKERS = min(16, (os.cpu_count() or 2) * 4)
+try:
+    CPUS = len(os.sched_getaffinity(0))
+except AttributeError:  # pragma: no cover - not Linux
+    CPUS = os.cpu_count() or 2
+# Big files: hashing releases the GIL for long stretches, so threads scale with cores
+# and hide disk latency. Small files: each is a handful of short syscalls, and many
+# threads then mostly hand the GIL to each other; use one thread per two cores.
+WORKERS = min(16, CPUS * 2)
+SMALL_WORKERS = max(1, CPUS // 2)
+SMALL_FILE = 256 * 1024
+FSYNC_EACH_MAX = 64  # above this many new blobs, one syncfs is cheaper than fsync each
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,16 @@ class StoredFile:
 
 
 def media_type(path: str) -> str:
-    if path.endswith(".parquet"):
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return _media_type_of_suffix(name[dot:].lower() if dot > 0 else "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _media_type_of_suffix(suffix: str) -> str:
+    if suffix == ".parquet":
         return "application/vnd.apache.parquet"
-    guess, _ = mimetypes.guess_type(path)
+    guess, _ = mimetypes.guess_type("x" + suffix) if suffix else (None, None)
     return guess or "application/octet-stream"
 
 
@@ -271,8 +289,11 @@ def store_local_files(
     prog = _Progress(progress, len(files), sum(f.size for f in files))
     cached: dict[str, tuple[tuple[int, int, int], str]] = {}
     if files:
-        prefix = os.path.commonpath([f.path for f in files])
-        cached = cache.load(prefix)
+        # the common folder of the lexicographically first and last paths is the
+        # common folder of all of them (cheaper than commonpath over every path)
+        cached = cache.load(
+            os.path.commonpath([min(f.path for f in files), max(f.path for f in files)])
+        )
     writer = _LocalWriter(blobs) if blobs.is_local else None
     fresh: list[tuple[str, tuple[int, int, int], str]] = []
     fresh_lock = threading.Lock()
@@ -299,11 +320,32 @@ def store_local_files(
         prog.add(size)
         return StoredFile(f.rel, size, digest, media_type(f.rel))
 
-    out = _parallel(work, files)
+    # Unchanged files whose blob is still stored need one syscall each: do them here
+    # and give the thread pool only the files that must be read.
+    out: list[StoredFile | None] = [None] * len(files)
+    todo: list[int] = []
+    for i, f in enumerate(files):
+        hit = cached.get(f.path)
+        if (
+            writer is not None
+            and hit is not None
+            and hit[0] == (f.size, f.mtime_ns, f.inode)
+            and writer.touch(blobs.path(hit[1]))
+        ):
+            out[i] = StoredFile(f.rel, f.size, hit[1], media_type(f.rel))
+            prog.add(f.size)
+        else:
+            todo.append(i)
+    small = [i for i in todo if files[i].size < SMALL_FILE]
+    large = [i for i in todo if files[i].size >= SMALL_FILE]
+    for group, workers in ((large, WORKERS), (small, SMALL_WORKERS)):
+        results = _parallel(work, [files[i] for i in group], workers)
+        for i, stored in zip(group, results, strict=True):
+            out[i] = stored
     if writer is not None:
         writer.sync()
     cache.store(fresh)
-    return out
+    return out  # type: ignore[return-value]
 
 
 def store_remote_files(
@@ -328,15 +370,18 @@ def store_remote_files(
     return _parallel(work, files)
 
 
-def _parallel(fn: Callable[[SourceFile], StoredFile], files: list[SourceFile]) -> list[StoredFile]:
+def _parallel(
+    fn: Callable[[SourceFile], StoredFile], files: list[SourceFile], workers: int = 0
+) -> list[StoredFile]:
     """Run *fn* over *files* on a thread pool, in batches (one task per batch, not per
     file: futures cost more than hashing a small file)."""
-    if len(files) <= 1:
+    workers = workers or WORKERS
+    if len(files) <= 1 or workers == 1:
         return [fn(f) for f in files]
-    n_batches = min(len(files), WORKERS * 4)
+    n_batches = min(len(files), workers * 4)
     size = -(-len(files) // n_batches)
     batches = [files[i : i + size] for i in range(0, len(files), size)]
-    with ThreadPoolExecutor(min(WORKERS, len(batches))) as pool:
+    with ThreadPoolExecutor(min(workers, len(batches))) as pool:
         results = list(pool.map(lambda b: [fn(f) for f in b], batches))
     return [r for batch in results for r in batch]
 
@@ -364,7 +409,8 @@ class _LocalWriter:
         self.counter = 0
         self.lock = threading.Lock()
         self.wrote = False
-        base = os.path.join(blobs.root, "sha256")
+        self.written: list[str] = []  # the first few blobs written, to fsync one by one
+        base = self.base = os.path.join(blobs.root, "sha256")
         for i in range(256):
             os.makedirs(os.path.join(base, f"{i:02x}"), exist_ok=True)
 
@@ -375,7 +421,7 @@ class _LocalWriter:
         return os.path.join(self.tmpdir, f"{self.prefix}{n}")
 
     def store(self, f: SourceFile, digest: str | None) -> tuple[str, int]:
-        if digest is not None and self._touch(self.blobs.path(digest)):
+        if digest is not None and self.touch(self.blobs.path(digest)):
             return digest, f.size
         try:
             if f.size <= SMALL:
@@ -392,7 +438,7 @@ class _LocalWriter:
             ) from None
 
     @staticmethod
-    def _touch(final: str) -> bool:
+    def touch(final: str) -> bool:
         """True if the blob exists; refreshes its mtime so that a concurrent ``gc``
         (which spares recent blobs) cannot delete it before this commit references it."""
         try:
@@ -406,9 +452,10 @@ class _LocalWriter:
     def _store_small(self, path: str) -> tuple[str, int]:
         with open(path, "rb", buffering=0) as src:
             data = src.read()
-        digest = format_digest(hashlib.sha256(data).hexdigest())
-        final = self.blobs.path(digest)
-        if not self._touch(final):
+        hexdigest = hashlib.sha256(data).hexdigest()
+        digest = format_digest(hexdigest)
+        final = f"{self.base}/{hexdigest[:2]}/{hexdigest[2:]}"
+        if not self.touch(final):
             tmp = self._tmp()
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
@@ -418,7 +465,7 @@ class _LocalWriter:
             finally:
                 os.close(fd)
             os.replace(tmp, final)
-            self.wrote = True
+            self._wrote(final)
         return digest, len(data)
 
     def _store_large(self, path: str) -> tuple[str, int]:
@@ -457,11 +504,11 @@ class _LocalWriter:
                 )
             digest = format_digest(h.hexdigest())
             final = self.blobs.path(digest)
-            if self._touch(final):
+            if self.touch(final):
                 os.unlink(tmp)
             else:
                 os.replace(tmp, final)
-                self.wrote = True
+                self._wrote(final)
             return digest, n
         except BaseException:
             try:
@@ -472,9 +519,31 @@ class _LocalWriter:
         finally:
             os.close(src_fd)
 
+    def _wrote(self, path: str) -> None:
+        with self.lock:
+            self.wrote = True
+            if len(self.written) <= FSYNC_EACH_MAX:
+                self.written.append(path)
+
     def sync(self) -> None:
-        """Make every blob written by this commit durable, before metadata points at it."""
-        if self.wrote:
+        """Make every blob written by this commit durable, before metadata points at it:
+        a few blobs are fsync'ed one by one, many with one ``syncfs`` of the store."""
+        if not self.wrote:
+            return
+        if len(self.written) <= FSYNC_EACH_MAX:
+            for path in self.written:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            for d in {os.path.dirname(p) for p in self.written}:
+                fd = os.open(d, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        else:
             _syncfs(self.blobs.root)
 
 
