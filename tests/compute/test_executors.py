@@ -183,3 +183,38 @@ def test_detached_job_can_be_cancelled_from_another_process(sqlite_ws: Any) -> N
     final = sqlite_ws.jobs.get(job.id)
     assert final.status == "cancelled", final
     assert "started" in sqlite_ws.jobs.logs(job.id)[0]
+
+
+def _visible_gpus(seconds: float) -> tuple[str, float, float]:
+    import os
+
+    start = time.time()
+    time.sleep(seconds)
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"), start, time.time()
+
+
+def test_gpus_are_handed_out_by_index_and_never_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.compute import Machine, _local
+
+    fake = Machine(cpus=2, gpus=(0, 1), memory=8 * 1024**3)
+    monkeypatch.setattr(_local, "machine", lambda: fake)
+    ex = _local.LocalExecutor()
+    try:
+        gpu_tasks = [
+            ex.submit(_visible_gpus, 0.4, resources=Resources(cpus=0.5, gpus=1, memory=0))
+            for _ in range(3)
+        ]
+        both = ex.submit(_visible_gpus, 0.1, resources=Resources(cpus=0.5, gpus=2, memory=0))
+        cpu = ex.submit(_visible_gpus, 0.0, resources=Resources(cpus=0.5, memory=0))
+        results = [h.result(60) for h in gpu_tasks]
+        assert {r[0] for r in results} <= {"0", "1"}
+        for i, a in enumerate(results):  # tasks on the same GPU never overlap
+            for b in results[i + 1 :]:
+                if a[0] == b[0]:
+                    assert a[2] <= b[1] + 0.01 or b[2] <= a[1] + 0.01
+        assert both.result(60)[0] == "0,1"
+        assert cpu.result(60)[0] == ""  # CPU-only tasks see no GPU
+        with pytest.raises(ResourcesUnavailable, match="3 GPUs"):
+            ex.submit(_visible_gpus, 0, resources=Resources(gpus=3))
+    finally:
+        ex.shutdown()

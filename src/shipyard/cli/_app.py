@@ -111,6 +111,9 @@ def server(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Also trigger scheduled pipeline runs in this process."
+    ),
 ) -> None:
     """Run the REST API and the web UI."""
     import uvicorn
@@ -121,6 +124,11 @@ def server(
     console.print(
         f"Shipyard UI on [link]http://{host}:{port}/[/link]  (API docs: http://{host}:{port}/docs)"
     )
+    if scheduler:
+        from ..pipelines import Scheduler
+
+        Scheduler(ws).start()
+        console.print("scheduler running: due pipeline runs start in this process")
     uvicorn.run(create_app(ws), host=host, port=port, log_level=log_level)
 
 
