@@ -139,3 +139,20 @@ def test_settings_project_file_from_environment(
     monkeypatch.delenv("SHIPYARD_PROJECT_FILE")
     monkeypatch.chdir(tmp_path)
     assert sy.Settings.load().project_file == tmp_path / "shipyard.toml"
+
+
+def test_refused_delete_keeps_reports_and_delete_drops_them(
+    sqlite_ws: Any, data: dict[str, Any]
+) -> None:
+    _setup(sqlite_ws, data)
+    for ref in ("churn@1", "churn@2"):
+        sqlite_ws.evaluations.evaluate(
+            ref, data["test"], target="churned", suite=Suite(latency_samples=5)
+        )
+    sqlite_ws.models.set_alias("churn", "champion", version=1)
+    with pytest.raises(sy.Conflict, match="alias champion points at it"):
+        sqlite_ws.models.delete("churn@1")
+    assert len(sqlite_ws.evaluations.reports("churn@1")) == 1  # nothing lost by the refusal
+    v2 = sqlite_ws.models.get("churn@2")
+    sqlite_ws.models.delete("churn@2")
+    assert sqlite_ws.evaluations.latest_report(v2) is None

@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 SUBCOMMANDS: list[tuple[str, str]] = [
+    ("shipyard.cli.models", "models"),
     ("shipyard.cli.labels", "labels"),
     ("shipyard.cli.jobs", "jobs"),
     ("shipyard.cli.pipelines", "pipelines"),

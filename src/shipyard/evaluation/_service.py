@@ -518,9 +518,9 @@ class Evaluations:
             ).first()
         return None if row is None else dict(row.report)
 
-    def forget(self, version: ModelVersion) -> None:
-        with self.ws.db.write() as conn:
-            conn.execute(evaluations.delete().where(evaluations.c.model_version_id == version.id))
+    def forget(self, version: ModelVersion, *, conn: sa.Connection) -> None:
+        """Drop the reports of a version being deleted (inside the registry's transaction)."""
+        conn.execute(evaluations.delete().where(evaluations.c.model_version_id == version.id))
 
     # ================================================================== gate
     def check_promotion(

@@ -66,7 +66,7 @@ class PromotionGate(Protocol):
 
     def latest_report(self, version: ModelVersion) -> dict[str, Any] | None: ...
 
-    def forget(self, version: ModelVersion) -> None: ...
+    def forget(self, version: ModelVersion, *, conn: sa.Connection) -> None: ...
 
 
 _CACHE_SIZE = 16
@@ -843,11 +843,11 @@ class ModelRegistry:
         """
         v = self.get(ref)
         self._refuse_if_in_use(v, "delete")
-        if self.gate is not None:
-            self.gate.forget(v)
         with self.ws.db.write() as conn:
             self._locked_model(conn, v.name)
             self._refuse_if_aliased(conn, v, "delete")
+            if self.gate is not None:
+                self.gate.forget(v, conn=conn)
             conn.execute(model_promotions.delete().where(model_promotions.c.version_id == v.id))
             conn.execute(
                 model_version_datasets.delete().where(model_version_datasets.c.version_id == v.id)

@@ -37,6 +37,8 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.ui.experiments",
     "shipyard.server.api.tuning",
     "shipyard.server.ui.tuning",
+    "shipyard.server.api.models",
+    "shipyard.server.ui.models",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -11,6 +11,7 @@ LINKS: dict[str, str] = {
     "step_run": "/pipelines/steps/{id}",
     "study": "/tuning/{id}",
     "model_version": "/models/versions/{id}",
+    "model": "/models/{id}",
     "deployment": "/deployments/{id}",
     "monitor": "/monitoring/{id}",
     "feature_view": "/features/{id}",
