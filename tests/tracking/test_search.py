@@ -175,3 +175,12 @@ def test_experiments_service(ws: Any) -> None:
         ws.experiments.get("x")
     assert [e.name for e in ws.experiments.list()] == ["churn"]
     assert ws.lineage.node(f"experiment:{exp.id}").label == "churn"
+
+
+def test_keys_of_an_experiment(sqlite_ws: Any) -> None:
+    _make(sqlite_ws)
+    keys = sqlite_ws.runs.keys("s")
+    assert keys == {"params": ["lr", "model"], "metrics": ["auc", "val/loss"], "tags": ["team"]}
+    assert sqlite_ws.runs.keys("other")["params"] == ["model"]
+    assert sqlite_ws.runs.keys("s", recent_runs=1)["metrics"] == ["auc", "val/loss"]
+    assert sqlite_ws.runs.keys()["metrics"] == ["auc", "val/loss"]

@@ -238,3 +238,19 @@ def test_series_downsampled_read(ws: Any) -> None:
         ws.runs.series(run.id, "x", max_points=1)
     with pytest.raises(InvalidInput, match="unknown downsampling method"):
         ws.runs.series(run.id, "x", method="avg")
+
+
+def test_the_buffer_is_bounded(sqlite_ws: Any) -> None:
+    from shipyard.tracking._writer import MetricWriter
+
+    writer = MetricWriter(sqlite_ws.db, batch_size=500, max_pending=2000)
+    run = sqlite_ws.start_run(experiment="w", capture_env=False)
+    run._writer = writer
+    peak = 0
+    for step in range(20_000):
+        run.log_metric("x", 1.0, step=step)
+        peak = max(peak, len(writer._buf))
+    run.end()
+    writer.flush()
+    assert peak <= 2000
+    assert sqlite_ws.runs.series(run.id, "x").total == 20_000

@@ -68,6 +68,8 @@ def encode_param(key: str, value: Any) -> tuple[str, float | None, str]:
 
 
 def decode_param(text: str, vtype: str) -> Any:
+    if vtype == "str":
+        return text
     if vtype == "int":
         return int(text)
     if vtype == "float":

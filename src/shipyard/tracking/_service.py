@@ -615,11 +615,17 @@ class Runs:
         from ._run import decode_param
 
         params: dict[str, dict[str, Any]] = {i: {} for i in ids}
-        for p in conn.execute(sa.select(run_params).where(run_params.c.run_id.in_(ids))):
-            params[p.run_id][p.key] = decode_param(p.value, p.vtype)
+        p = run_params.c
+        for rid, key, value, vtype in conn.execute(
+            sa.select(p.run_id, p.key, p.value, p.vtype).where(p.run_id.in_(ids))
+        ).all():
+            params[rid][key] = decode_param(value, vtype)
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
-        for t in conn.execute(sa.select(run_tags).where(run_tags.c.run_id.in_(ids))):
-            tags[t.run_id][t.key] = t.value
+        t = run_tags.c
+        for rid, key, value in conn.execute(
+            sa.select(t.run_id, t.key, t.value).where(t.run_id.in_(ids))
+        ).all():
+            tags[rid][key] = value
         summaries = self._summaries(conn, ids)
         out = []
         for i in ids:
@@ -633,17 +639,20 @@ class Runs:
         self, conn: sa.Connection, ids: Sequence[str]
     ) -> dict[str, dict[str, dict[str, Any]]]:
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for s in conn.execute(
-            sa.select(metric_series).where(
-                metric_series.c.run_id.in_(ids), metric_series.c.count > 0
+        m = metric_series.c
+        rows = conn.execute(
+            sa.select(m.run_id, m.key, m.last, m.last_step, m.min, m.max, m.count).where(
+                m.run_id.in_(ids), m.count > 0
             )
-        ):
-            out.setdefault(s.run_id, {})[s.key] = {
-                "last": float("nan") if s.last is None else s.last,
-                "last_step": s.last_step,
-                "min": s.min,
-                "max": s.max,
-                "count": s.count,
+        ).all()
+        nan = float("nan")
+        for rid, key, last, last_step, mn, mx, count in rows:
+            out.setdefault(rid, {})[key] = {
+                "last": nan if last is None else last,
+                "last_step": last_step,
+                "min": mn,
+                "max": mx,
+                "count": count,
             }
         return out
 
@@ -772,22 +781,39 @@ class Runs:
             cmp.metrics[k] = {rid: s[k] for rid, s in sums.items() if k in s}
         return cmp
 
-    def keys(self, experiment: str | None = None) -> dict[str, builtins.list[str]]:
-        """Distinct param, metric and tag keys (of one experiment, or all)."""
+    def keys(
+        self, experiment: str | None = None, recent_runs: int | None = None
+    ) -> dict[str, builtins.list[str]]:
+        """Distinct param, metric and tag keys (of one experiment, or all); with
+        *recent_runs*, only of that many most recent runs (bounded cost for tables)."""
         with self.ws.db.read() as conn:
-            exp_ids = self._experiment_ids(conn, [experiment]) if experiment else None
-            out: dict[str, list[str]] = {}
+            scope = sa.select(runs.c.id)
+            if experiment:
+                scope = scope.where(
+                    runs.c.experiment_id.in_(self._experiment_ids(conn, [experiment]))
+                )
+            if recent_runs is not None:
+                scope = scope.order_by(runs.c.start_time.desc()).limit(recent_runs)
+            limited = experiment is not None or recent_runs is not None
+            run_ids = list(conn.execute(scope).scalars()) if limited else None
+            out: dict[str, builtins.list[str]] = {}
             for label, table in (
                 ("params", run_params),
                 ("metrics", metric_series),
                 ("tags", run_tags),
             ):
-                q = sa.select(table.c.key).distinct()
-                if exp_ids is not None:
-                    q = q.join(runs, runs.c.id == table.c.run_id).where(
-                        runs.c.experiment_id.in_(exp_ids)
-                    )
-                out[label] = sorted(conn.execute(q).scalars())
+                found: set[str] = set()
+                if run_ids is None:
+                    found.update(conn.execute(sa.select(table.c.key).distinct()).scalars())
+                else:
+                    for i in range(0, len(run_ids), 500):
+                        chunk = run_ids[i : i + 500]
+                        found.update(
+                            conn.execute(
+                                sa.select(table.c.key).distinct().where(table.c.run_id.in_(chunk))
+                            ).scalars()
+                        )
+                out[label] = sorted(found)
         return out
 
     def series(

@@ -154,7 +154,7 @@ def experiment_page(
     ws: Any = Depends(get_ws),
 ) -> HTMLResponse:
     exp = ws.experiments.get(ref)
-    keys = ws.runs.keys(exp.name)
+    keys = ws.runs.keys(exp.name, recent_runs=500)
     error = None
     page: list[Any] = []
     next_token = None
