@@ -145,7 +145,7 @@ def test_data_checks_signature_and_leakage(sqlite_ws: Any, data: dict[str, Any])
     _register(sqlite_ws, data)
     leaky = pd.concat([data["test"], data["train"].head(30)], ignore_index=True)
     r = sqlite_ws.evaluations.evaluate("churn", leaky, target="churned", suite=Suite())
-    leak = [d for d in r.data_checks if d["name"].startswith("leakage")][0]
+    leak = next(d for d in r.data_checks if d["name"].startswith("leakage"))
     assert not leak["passed"] and leak["message"].startswith("30 of 330 evaluation rows")
     assert leak["value"] == pytest.approx(30 / 330)
     ok = sqlite_ws.evaluations.evaluate(
@@ -154,7 +154,7 @@ def test_data_checks_signature_and_leakage(sqlite_ws: Any, data: dict[str, Any])
     assert ok.passed
     broken = data["test"].assign(tenure="n/a")
     r2 = sqlite_ws.evaluations.evaluate("churn", broken, target="churned", suite=["auc >= 0.5"])
-    sig = [d for d in r2.data_checks if d["name"] == "signature"][0]
+    sig = next(d for d in r2.data_checks if d["name"] == "signature")
     assert not sig["passed"] and "column 'tenure'" in sig["message"]
     assert r2.checks[0]["message"].startswith("not evaluated") and not r2.passed
 

@@ -105,7 +105,7 @@ def test_success_criteria_from_project_file_and_api(tmp_path: Path, data: dict[s
         assert r.passed
         ws.models.promote("churn@1")  # gate: the success criteria on the latest evaluation data
         ws.evaluations.evaluate("churn@2", data["test"], target="churned")
-        with pytest.raises(sy.GateFailed, match="auc >= 0.75"):
+        with pytest.raises(sy.GateFailed, match=r"auc >= 0\.75"):
             ws.models.promote("churn@2")
         # the API overrides the file
         ws.evaluations.set_success_criteria({"auc": ">= 0.4"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,7 @@ def test_concurrent_alias_moves_from_4_processes(
         assert p.exitcode == 0
     hist = ws.models.alias_history("m", "champion")
     assert [h.seq for h in hist] == list(range(1, 41))  # every move kept, none lost
-    for prev, cur in zip(hist, hist[1:], strict=False):
+    for prev, cur in itertools.pairwise(hist):
         assert cur.from_version == prev.to_version  # an unbroken chain
     assert ws.models.get("m@champion").version == hist[-1].to_version
     assert sorted(h.reason for h in hist) == sorted(
@@ -271,3 +272,15 @@ def test_register_from_a_run_artifact(sqlite_ws: Any, tmp_path: Path, trained: A
     assert f"run:{run.id}" in sqlite_ws.lineage.upstream(v.lineage_node, depth=1).nodes
     with pytest.raises(InvalidInput, match="nothing to register"):
         sqlite_ws.models.register("churn", run=run.id)
+
+
+def test_training_on_a_dataset_version(sqlite_ws: Any, trained: Any) -> None:
+    df, pipe = trained
+    dv = sqlite_ws.datasets.commit("churn-train", df)
+    v = sqlite_ws.models.register("churn", pipe, datasets=["churn-train@1"])
+    td = sqlite_ws.models.training_data(v)[0]
+    assert td.dataset_version_id == dv.id and td.rows == len(df)
+    up = sqlite_ws.lineage.upstream(v.lineage_node, depth=1)
+    assert dv.lineage_node.key in up.nodes
+    assert ("trained_on") in {e.relation for e in up.edges}
+    assert f"dataset version {dv.id}" in sqlite_ws.models.card(v)

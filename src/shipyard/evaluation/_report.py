@@ -117,7 +117,7 @@ class EvaluationReport:
         lines.append("  metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items()))
         for c in self.all_checks:
             lines.append(
-                f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c.get('message', '')}"
+                f"  {'✔' if c['passed'] else '✘ FAIL'} {c['name']}: {c.get('message', '')}"
             )
         return "\n".join(lines)
 

@@ -320,7 +320,8 @@ class Evaluations:
                     "name": f"leakage vs {td.label}",
                     "passed": rate <= max_rate,
                     "value": rate,
-                    "message": f"{overlap} of {len(frame)} evaluation rows also appear in the training data",
+                    "message": f"{overlap} of {len(frame)} evaluation rows also appear "
+                    "in the training data",
                 }
             )
         return out
@@ -395,7 +396,8 @@ class Evaluations:
                 **base,
                 "passed": ok,
                 "value": float(value),
-                "message": f"{c.metric} = {value:.4g} ({'meets' if ok else 'misses'} {c.op} {c.threshold:g})",
+                "message": f"{c.metric} = {value:.4g} "
+                f"({'meets' if ok else 'misses'} {c.op} {c.threshold:g})",
             }
         if c.kind in ("slice_min", "slice_max"):
             if not slices:
@@ -415,7 +417,8 @@ class Evaluations:
                     **base,
                     "passed": False,
                     "value": None,
-                    "message": f"no slice with at least {suite.min_slice_size} rows has {c.metric!r}",
+                    "message": f"no slice with at least {suite.min_slice_size} rows "
+                    f"has {c.metric!r}",
                 }
             pick = min if c.kind == "slice_min" else max
             worst = pick(scored, key=lambda s: s["metrics"][c.metric])
@@ -682,7 +685,8 @@ class Evaluations:
                 return Suite.from_toml(suite)
             return Suite(checks=[suite])
         raise InvalidInput(
-            f"suite= must be a Suite, a TOML path, a list of checks or a mapping, not {type(suite).__name__}"
+            "suite= must be a Suite, a TOML path, a list of checks or a mapping, "
+            f"not {type(suite).__name__}"
         )
 
 

@@ -41,6 +41,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    out += [
+        "| " + " | ".join(_fmt(c) if not isinstance(c, str) else c for c in r) + " |" for r in rows
+    ]
+    return [*out, ""]
+
+
+def _mark(passed: bool) -> str:
+    return "pass" if passed else "FAIL"
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     v = card["version"]
     out = [f"# Model card: {v['ref']}", ""]
@@ -52,144 +64,123 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- **Size:** {v['size_bytes'] / 1e6:.3f} MB (`{v['digest'][:19]}…`)",
     ]
     if v["git_commit"]:
-        out.append(
-            f"- **Code:** git {v['git_commit'][:12]}{' (uncommitted changes)' if v['git_dirty'] else ''}"
-        )
+        dirty = " (uncommitted changes)" if v["git_dirty"] else ""
+        out.append(f"- **Code:** git {v['git_commit'][:12]}{dirty}")
     if v["run_id"]:
         out.append(f"- **Training run:** {v['run_id']}")
-    out += [
-        "",
-        "## Intended use",
-        "",
-        v["description"] or "_No description was given at registration._",
-        "",
-    ]
-    out += ["## Training data", ""]
-    if card["training_data"]:
-        for t in card["training_data"]:
-            ident = (
-                f" (dataset version {t['dataset_version_id']})" if t["dataset_version_id"] else ""
-            )
-            out += [
-                f"### {t['label']}{ident}",
-                "",
-                f"{t['rows']} rows.",
-                "",
-                "| column | dtype | nulls | summary |",
-                "| --- | --- | --- | --- |",
-            ]
-            for col, s in t["stats"].items():
-                out.append(f"| {col} | {s.get('dtype')} | {s.get('nulls')} | {_summary(s)} |")
-            out.append("")
-    else:
+    intended = v["description"] or "_No description was given at registration._"
+    out += ["", "## Intended use", "", intended, "", "## Training data", ""]
+    for t in card["training_data"]:
+        ident = f" (dataset version {t['dataset_version_id']})" if t["dataset_version_id"] else ""
+        out += [f"### {t['label']}{ident}", "", f"{t['rows']} rows.", ""]
+        rows = [[col, s.get("dtype"), s.get("nulls"), _summary(s)] for col, s in t["stats"].items()]
+        out += _table(["column", "dtype", "nulls", "summary"], rows)
+    if not card["training_data"]:
         out += ["_No training data was recorded._", ""]
     out += ["## Metrics", ""]
     metrics = dict(v["metrics"])
     report = card["report"]
     if report:
         metrics.update(
-            {k: val for k, val in report["metrics"].items() if not isinstance(val, (list, dict))}
+            {k: x for k, x in report["metrics"].items() if not isinstance(x, (list, dict))}
         )
     if metrics:
-        out += (
-            ["| metric | value |", "| --- | --- |"]
-            + [f"| {k} | {_fmt(val)} |" for k, val in sorted(metrics.items())]
-            + [""]
-        )
+        out += _table(["metric", "value"], [[k, x] for k, x in sorted(metrics.items())])
     else:
         out += ["_No metrics recorded._", ""]
     if report:
-        out += [
-            f"## Evaluation on {report['dataset']['label']}",
-            "",
-            f"Task: {report['task']}, target `{report['target']}`, {report['dataset']['rows']} rows; suite {'passed' if report['passed'] else 'FAILED'}.",
-            "",
-        ]
-        if report.get("checks"):
-            out += ["| check | result | value |", "| --- | --- | --- |"]
-            out += [
-                f"| {c['name']} | {'pass' if c['passed'] else 'FAIL'} | {_fmt(c.get('value'))} |"
-                for c in report["checks"]
-            ]
-            out.append("")
-        if report.get("slices"):
-            out += [
-                "### Slices",
-                "",
-                "| column | slice | rows | metric | value | flagged |",
-                "| --- | --- | --- | --- | --- | --- |",
-            ]
-            for s in report["slices"]:
-                out.append(
-                    f"| {s['column']} | {s['value']} | {s['n']} | {s['metric']} | {_fmt(s['score'])} | {'yes' if s['flagged'] else ''} |"
-                )
-            out.append("")
-        if report.get("behavioral"):
-            out += [
-                "### Behavioral tests",
-                "",
-                "| test | kind | result | failures |",
-                "| --- | --- | --- | --- |",
-            ]
-            for b in report["behavioral"]:
-                out.append(
-                    f"| {b['name']} | {b['kind']} | {'pass' if b['passed'] else 'FAIL'} | {b['failures']}/{b['n']} |"
-                )
-            out.append("")
-        if report.get("data_checks"):
-            out += (
-                ["### Data checks", ""]
-                + [
-                    f"- {'✔' if d['passed'] else '✘'} {d['name']}: {d['message']}"
-                    for d in report["data_checks"]
-                ]
-                + [""]
-            )
-        op = report.get("operational") or {}
-        if op:
-            out += [
-                "### Operational",
-                "",
-                f"- p95 latency at batch 1: {_fmt(op.get('p95_latency_ms'))} ms",
-                f"- size: {_fmt(op.get('size_mb'))} MB",
-                "",
-            ]
+        out += _report_markdown(report)
     if card["promotions"]:
-        out += [
-            "## Promotions",
-            "",
-            "| when | alias | result | reason |",
-            "| --- | --- | --- | --- |",
+        out += ["## Promotions", ""]
+        rows = [
+            [
+                p["created_at"][:19],
+                p["alias"],
+                "forced" if p["forced"] else ("applied" if p["applied"] else "refused"),
+                p["reason"],
+            ]
+            for p in card["promotions"]
         ]
-        for p in card["promotions"]:
-            result = "forced" if p["forced"] else ("applied" if p["applied"] else "refused")
-            out.append(f"| {p['created_at'][:19]} | {p['alias']} | {result} | {p['reason']} |")
-        out.append("")
+        out += _table(["when", "alias", "result", "reason"], rows)
     out += ["## Signature", ""]
     sig = v["signature"]
     if sig:
-        out += ["| input | type |", "| --- | --- |"]
-        for i in sig["inputs"]:
-            out.append(
-                f"| {i['name']} | {i.get('kind') or i.get('dtype')}{' ' + str(tuple(i['shape'])) if 'shape' in i else ''} |"
-            )
+        rows = [
+            [
+                i["name"],
+                (i.get("kind") or i.get("dtype"))
+                + (f" {tuple(i['shape'])}" if "shape" in i else ""),
+            ]
+            for i in sig["inputs"]
+        ]
+        out += _table(["input", "type"], rows)
         if sig["outputs"]:
-            out += ["", "| output | dtype | shape |", "| --- | --- | --- |"]
-            out += [f"| {o['name']} | {o['dtype']} | {tuple(o['shape'])} |" for o in sig["outputs"]]
-        out.append("")
+            rows = [[o["name"], o["dtype"], str(tuple(o["shape"]))] for o in sig["outputs"]]
+            out += _table(["output", "dtype", "shape"], rows)
     else:
         out += ["_No signature: inputs are not validated._", ""]
     out += ["## Lineage", ""]
-    out += [f"- {e['src']} —{e['relation']}→ {e['dst']}" for e in card["lineage"]] or [
-        "_No upstream objects recorded._"
-    ]
+    edges = [f"- {e['src']} —{e['relation']}→ {e['dst']}" for e in card["lineage"]]
+    out += edges or ["_No upstream objects recorded._"]
     out.append("")
     return "\n".join(out)
 
 
+def _report_markdown(report: dict[str, Any]) -> list[str]:
+    verdict = "passed" if report["passed"] else "FAILED"
+    out = [
+        f"## Evaluation on {report['dataset']['label']}",
+        "",
+        f"Task: {report['task']}, target `{report['target']}`, {report['dataset']['rows']} rows; "
+        f"suite {verdict}.",
+        "",
+    ]
+    if report.get("checks"):
+        rows = [[c["name"], _mark(c["passed"]), c.get("value")] for c in report["checks"]]
+        out += _table(["check", "result", "value"], rows)
+    if report.get("slices"):
+        rows = [
+            [
+                s["column"],
+                s["value"],
+                s["n"],
+                s["metric"],
+                s["score"],
+                "yes" if s["flagged"] else "",
+            ]
+            for s in report["slices"]
+        ]
+        headers = ["column", "slice", "rows", "metric", "value", "flagged"]
+        out += ["### Slices", "", *_table(headers, rows)]
+    if report.get("behavioral"):
+        rows = [
+            [b["name"], b["kind"], _mark(b["passed"]), f"{b['failures']}/{b['n']}"]
+            for b in report["behavioral"]
+        ]
+        out += ["### Behavioral tests", "", *_table(["test", "kind", "result", "failures"], rows)]
+    if report.get("data_checks"):
+        out += ["### Data checks", ""]
+        out += [
+            f"- {'✔' if d['passed'] else '✘'} {d['name']}: {d['message']}"
+            for d in report["data_checks"]
+        ]
+        out.append("")
+    op = report.get("operational") or {}
+    if op:
+        out += [
+            "### Operational",
+            "",
+            f"- p95 latency at batch 1: {_fmt(op.get('p95_latency_ms'))} ms",
+            f"- size: {_fmt(op.get('size_mb'))} MB",
+            "",
+        ]
+    return out
+
+
 def _summary(s: dict[str, Any]) -> str:
     if "mean" in s:
-        return f"mean {_fmt(s['mean'])}, std {_fmt(s['std'])}, range [{_fmt(s['min'])}, {_fmt(s['max'])}]"
+        span = f"[{_fmt(s['min'])}, {_fmt(s['max'])}]"
+        return f"mean {_fmt(s['mean'])}, std {_fmt(s['std'])}, range {span}"
     if "true_rate" in s:
         return f"true {_fmt(s['true_rate'])}"
     top = ", ".join(f"{k} ({n})" for k, n in list(s.get("top", {}).items())[:3])
@@ -235,12 +226,14 @@ def render_html(card: dict[str, Any]) -> str:
         body.append("</ul>")
     title = html.escape(card["version"]["ref"])
     style = (
-        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#1b2330}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left}"
+        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;"
+        "padding:0 1em;color:#1b2330}table{border-collapse:collapse;margin:.5em 0}"
+        "td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left}"
         "th{background:#f2f4f8}code{background:#f2f4f8;padding:0 .2em}"
     )
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Model card {title}</title>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Model card {title}</title>"
         f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import (
     Conflict,
@@ -126,15 +128,16 @@ class ModelRegistry:
                 )
             model, hint = self._model_from_run(run_id, artifact)
             flavor = flavor or hint
-        elif isinstance(model, (bytes, bytearray, str)) or hasattr(model, "__fspath__"):
-            if flavor is None:
-                if isinstance(model, (bytes, bytearray)):
-                    raise InvalidInput(
-                        "raw bytes need flavor='onnx' (the only byte format registered "
-                        "directly); pass the model object for other flavors",
-                        details={"model": name},
-                    )
-                model, flavor = read_model_file(model)
+        elif flavor is None and (
+            isinstance(model, (bytes, bytearray, str)) or hasattr(model, "__fspath__")
+        ):
+            if isinstance(model, (bytes, bytearray)):
+                raise InvalidInput(
+                    "raw bytes need flavor='onnx' (the only byte format registered "
+                    "directly); pass the model object for other flavors",
+                    details={"model": name},
+                )
+            model, flavor = read_model_file(model)
         fl: Flavor = get_flavor(flavor) if flavor else detect_flavor(model)
         saved = fl.save(model, options, input_example)
         loaded = fl.load(saved.data, saved.meta)  # proves the bytes load before we keep them
@@ -304,10 +307,7 @@ class ModelRegistry:
         row = conn.execute(q).first()
         if row is not None:
             return row
-        if self.ws.db.backend == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert: Any = pg_insert if self.ws.db.backend == "postgresql" else sqlite_insert
         conn.execute(
             insert(registered_models)
             .values(id=new_id(), name=name, description="", tags={}, created_at=now, updated_at=now)
@@ -696,7 +696,8 @@ class ModelRegistry:
             raise Conflict(f"cannot promote {v.ref}: it is {v.status}", details={"ref": v.ref})
         if force and not reason.strip():
             raise InvalidInput(
-                f"promote({v.ref!r}, force=True) needs reason='…' saying why the gate is overridden",
+                f"promote({v.ref!r}, force=True) needs reason='…' saying why the gate "
+                "is overridden",
                 details={"ref": v.ref},
             )
         if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
@@ -718,8 +719,8 @@ class ModelRegistry:
         now = utcnow()
         note = reason.strip()
         move_reason = (
-            f"promoted: gate passed ({sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks)"
-            + (f"; {note}" if note else "")
+            f"promoted: gate passed ({sum(1 for c in checks if c.get('passed'))}/"
+            f"{len(checks)} checks)" + (f"; {note}" if note else "")
             if passed
             else f"forced past a failing gate: {note}"
         )

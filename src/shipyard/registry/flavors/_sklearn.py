@@ -71,8 +71,7 @@ class SklearnFlavor(Flavor):
 
 def _proba_available(model: Any) -> bool:
     try:
-        model.predict_proba  # SVC(probability=False) raises AttributeError
-        return True
+        return callable(model.predict_proba)  # SVC(probability=False) raises AttributeError
     except AttributeError:
         return False
 
