@@ -254,9 +254,9 @@ def test_point_in_time_join_matches_brute_force(
             "customer_id": k,
             "event_time": T0 + t * DAY,
             "created_at": None if c is None else T0 + c * DAY,
-            "x": x,
+            "x": x + 1000 * i,  # distinct per row, so a wrong tie-break shows
         }
-        for k, t, c, x in features
+        for i, (k, t, c, x) in enumerate(features)
     ]
     table = pa.table(
         {

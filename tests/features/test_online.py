@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -134,6 +135,9 @@ def test_statuses_present_not_found_outside_ttl(store_ws: Any, tmp_path: Path) -
     assert r.values[1] == dict.fromkeys(FEATURES)
     assert set(r.status[1].values()) == {OUTSIDE_TTL}
     assert set(r.status[2].values()) == {NOT_FOUND}
+    matrix = r.to_numpy()
+    assert matrix.shape == (3, 5) and matrix[0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert np.isnan(matrix[1:]).all()
     assert r.to_dict()["results"][0]["entity"] == {"customer_id": 1}
     # on-demand features inherit the status of their inputs
     store_ws.features.apply(

@@ -89,6 +89,17 @@ class OnlineFeatures:
             ],
         }
 
+    def to_numpy(self, dtype: Any = float) -> Any:
+        """A (rows x features) array in feature order, NaN where a value is missing:
+        the input a model server hands to the model."""
+        import numpy as np
+
+        nan = float("nan")
+        return np.array(
+            [[nan if v.get(f) is None else v[f] for f in self.features] for v in self.values],
+            dtype=dtype,
+        ).reshape(len(self.values), len(self.features))
+
     def to_rows(self) -> list[dict[str, Any]]:
         return [{**e, **v} for e, v in zip(self.entities, self.values, strict=True)]
 

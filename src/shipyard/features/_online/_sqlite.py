@@ -52,6 +52,8 @@ class SQLiteOnlineStore(OnlineStore):
                 details={"path": str(self.path)},
             ) from None
         self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         self._sql: dict[tuple[int, ...], str] = {}
 
     def _connect(self) -> sqlite3.Connection:
@@ -72,6 +74,8 @@ class SQLiteOnlineStore(OnlineStore):
         if con is None:
             con = self._connect()
             self._local.con = con
+            with self._lock:
+                self._all.append(con)
         return con
 
     def write(self, view_id: str, records: Sequence[Record]) -> int:
@@ -124,7 +128,8 @@ class SQLiteOnlineStore(OnlineStore):
         con.execute("COMMIT")
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
+        with self._lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()
