@@ -33,6 +33,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("shipyard.cli.data", "data"),
     ("shipyard.cli.gc", "gc"),
     ("shipyard.cli.tune", "tune"),
+    ("shipyard.cli.export", "export"),
 ]
 """(module, name) of every sub-command group; each module defines ``app``."""
 

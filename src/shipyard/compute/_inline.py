@@ -12,7 +12,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..core import new_id
 from ._base import (
     Executor,
     Handle,
@@ -20,6 +19,7 @@ from ._base import (
     TaskFailed,
     reset_current,
     set_current,
+    task_id,
 )
 from ._capture import capture_output
 from ._resources import Resources, machine
@@ -46,7 +46,7 @@ class InlineExecutor(Executor):
     ) -> Handle:
         resources = resources or Resources()
         self.check(resources)
-        handle = Handle(new_id(), self.name, resources, name)
+        handle = Handle(task_id(), self.name, resources, name)
         handle._set_running(time.time())
         ctx = TaskContext(handle.id, handle._add_message)
         handle._stop_hook = ctx.stop_event.set

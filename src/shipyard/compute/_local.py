@@ -31,7 +31,7 @@ from typing import Any
 import cloudpickle
 
 from ..core import ConfigurationError, new_id
-from ._base import Executor, Handle, TaskFailed
+from ._base import Executor, Handle, TaskFailed, task_id
 from ._resources import Resources, machine, parse_memory
 
 
@@ -136,7 +136,7 @@ class LocalExecutor(Executor):
         resources = resources or Resources()
         self.check(resources)
         payload = cloudpickle.dumps((fn, args, kwargs))
-        handle = Handle(new_id(), self.name, resources, name)
+        handle = Handle(task_id(), self.name, resources, name)
         task = _Task(handle, payload, resources)
         handle._cancel_hook = lambda: self._cancel(task)
         handle._stop_hook = lambda: self._send_stop(task)

@@ -19,8 +19,8 @@ from typing import Any
 
 import cloudpickle
 
-from ..core import MissingExtra, new_id
-from ._base import Executor, Handle, TaskContext, TaskFailed, reset_current, set_current
+from ..core import MissingExtra
+from ._base import Executor, Handle, TaskContext, TaskFailed, reset_current, set_current, task_id
 from ._capture import capture_output
 from ._resources import Resources
 
@@ -101,7 +101,7 @@ class RayExecutor(Executor):
     ) -> Handle:
         resources = resources or Resources()
         self.check(resources)
-        handle = Handle(new_id(), self.name, resources, name)
+        handle = Handle(task_id(), self.name, resources, name)
         payload = cloudpickle.dumps((fn, args, kwargs))
         options: dict[str, Any] = {"num_cpus": resources.cpus, "num_gpus": resources.gpus}
         if resources.memory_bytes:
@@ -135,8 +135,8 @@ class RayExecutor(Executor):
             items = self._channel.get_nowait_batch(self._channel.qsize())
         except Exception:
             return
-        for task_id, kind, body in items:
-            h = self._handles.get(task_id)
+        for tid, kind, body in items:
+            h = self._handles.get(tid)
             if h is None:
                 continue
             if kind == "log":

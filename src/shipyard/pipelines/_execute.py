@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import queue
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,22 +50,42 @@ def current_workspace() -> Any:
 class AsyncBlobWriter:
     """Writes blobs on background threads; ``flush`` waits for all of them.
 
-    Used when steps run in the driver (``inline``): the next step reads pending bytes
-    from memory, and records referencing a digest are committed only after ``flush``.
+    The next step can read pending bytes from memory (``get``), and records that
+    reference a digest are committed only once it is durable (``pending``/``flush``).
     """
 
-    def __init__(self, blobs: Any, workers: int = 4) -> None:
+    def __init__(self, blobs: Any, workers: int = 2) -> None:
         self._blobs = blobs
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="shipyard-blob")
+        self._queue: queue.SimpleQueue[tuple[bytes, Future[Any]] | None] = queue.SimpleQueue()
         self._pending: dict[str, tuple[bytes, Future[Any]]] = {}
         self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._work, daemon=True, name="shipyard-blob-writer")
+            for _ in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            data, fut = item
+            try:
+                self._blobs.put_bytes(data)
+            except BaseException as exc:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(None)
 
     def put(self, digest: str, data: bytes) -> None:
         with self._lock:
             if digest in self._pending:
                 return
-            fut = self._pool.submit(self._blobs.put_bytes, data)
+            fut: Future[Any] = Future()
             self._pending[digest] = (data, fut)
+        self._queue.put((data, fut))
 
     def get(self, digest: str) -> bytes | None:
         with self._lock:
@@ -97,7 +118,8 @@ class AsyncBlobWriter:
 
     def close(self) -> None:
         self.flush()
-        self._pool.shutdown()
+        for _ in self._threads:
+            self._queue.put(None)
 
 
 def _key(settings: Settings) -> str:

@@ -164,7 +164,7 @@ _STEP_COLS = [c.name for c in pipeline_step_runs.columns]
 class Recorder:
     """Collects step updates and writes them in one transaction per flush."""
 
-    def __init__(self, ws: Any, run_id: str, writer: Any = None, interval: float = 0.05) -> None:
+    def __init__(self, ws: Any, run_id: str, writer: Any = None, interval: float = 0.2) -> None:
         self.ws = ws
         self.run_id = run_id
         self.writer = writer
@@ -274,19 +274,26 @@ def step_rows_from_db(conn: sa.Connection, run_id: str) -> list[StepRun]:
         .where(pipeline_step_runs.c.run_id == run_id)
         .order_by(pipeline_step_runs.c.id)
     ).all()
-    out_rows = conn.execute(
-        sa.select(pipeline_step_outputs).where(
-            pipeline_step_outputs.c.step_run_id.in_(
-                sa.select(pipeline_step_runs.c.id).where(pipeline_step_runs.c.run_id == run_id)
-            )
-        )
-    ).all()
-    outs: dict[str, dict[str, dict[str, Any]]] = {}
-    for o in out_rows:
-        outs.setdefault(o.step_run_id, {})[o.name] = output_desc(o)
+    outs = _outputs_of(conn, [r.id for r in rows])
+    # cached steps reuse the outputs of the step run they were served from
+    sources = sorted({r.cached_from for r in rows if r.cached_from and r.id not in outs})
+    outs.update(_outputs_of(conn, sources))
     return [
-        StepRun(**{c: getattr(r, c) for c in _STEP_COLS}, outputs=outs.get(r.id, {})) for r in rows
+        StepRun(
+            **{c: getattr(r, c) for c in _STEP_COLS},
+            outputs=dict(outs.get(r.id) or outs.get(r.cached_from or "", {})),
+        )
+        for r in rows
     ]
+
+
+def _outputs_of(conn: sa.Connection, ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    outs: dict[str, dict[str, dict[str, Any]]] = {}
+    t = pipeline_step_outputs
+    for i in range(0, len(ids), 500):
+        for o in conn.execute(sa.select(t).where(t.c.step_run_id.in_(ids[i : i + 500]))):
+            outs.setdefault(o.step_run_id, {})[o.name] = output_desc(o)
+    return outs
 
 
 def output_desc(o: Any) -> dict[str, Any]:

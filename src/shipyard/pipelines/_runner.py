@@ -202,7 +202,8 @@ class Runner:
     def _lineage(self, name: str, outputs: dict[str, dict[str, Any]]) -> None:
         node = self.nodes[name]
         me = self._step_node(name)
-        self.rec.edge(self.run_node, me, "step")
+        if not node.upstream:  # later steps hang off these through their inputs
+            self.rec.edge(self.run_node, me, "step")
         for u in node.upstream:
             self.rec.edge(self._step_node(u.name), me, "input")
         for spec in node.inputs.values():
@@ -214,8 +215,19 @@ class Runner:
 
     def _succeed(self, name: str, outputs: dict[str, dict[str, Any]], row: dict[str, Any]) -> None:
         self.outs[name] = outputs
-        self.rec.outputs(self.step_ids[name], outputs)
-        self._lineage(name, outputs)
+        source = row.get("cached_from")
+        if source:
+            # outputs and input edges live on the step run that made them
+            self.rec.edge(
+                Node("step_run", source, f"{self.dag.pipeline}/{name}"),
+                self._step_node(name),
+                "cache",
+            )
+            if not self.nodes[name].upstream:
+                self.rec.edge(self.run_node, self._step_node(name), "step")
+        else:
+            self.rec.outputs(self.step_ids[name], outputs)
+            self._lineage(name, outputs)
         self._finish(name, row.pop("status", "succeeded"), row)
 
     def _submit(self, name: str, descs: dict[str, Any]) -> None:
