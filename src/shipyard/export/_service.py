@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,7 @@ class Exports:
         rtol: float = 1e-3,
         min_agreement: float = 0.99,
         benchmark: bool = True,
+        _before_register: Callable[[bytes], None] | None = None,
     ) -> ModelVersion:
         """Convert version *ref* to ONNX, check parity on data rows, register the result.
 
@@ -123,6 +125,8 @@ class Exports:
             report["refused"] = msg
             self._store("onnx", "refused", v, None, report)
             raise ParityFailed(msg, report)
+        if _before_register is not None:
+            _before_register(data)
         new = self._register(
             v,
             data,
@@ -171,7 +175,26 @@ class Exports:
                 "the ONNX version it came from, then write .ort from the quantized one",
                 details={"ref": v.ref},
             )
+        if dataset is None and holdout is None:
+            raise DataRequired(
+                f"quantizing {v.ref} needs rows to check the quantized model against the float "
+                "one: pass dataset= (calibration rows and, without holdout=, the gate's data) "
+                "or holdout=",
+                details={"problem": "missing data", "ref": v.ref},
+            )
+
+        def needs_calibration(data: bytes) -> None:
+            if dataset is None and resolve_method(strategy, data) == "static":
+                raise DataRequired(
+                    f"static int8 quantization of {v.ref} calibrates activations on data "
+                    "rows; pass dataset= (a dataset reference or arrays), or use "
+                    "strategy='dynamic'",
+                    details={"problem": "missing calibration data", "ref": v.ref},
+                )
+
         if v.flavor != "onnx":
+            if strategy != "auto":
+                resolve_method(strategy, b"")  # an unknown strategy fails before converting
             converted = self.to_onnx(
                 v,
                 opset,
@@ -179,9 +202,11 @@ class Exports:
                 target=target,
                 name=name,
                 benchmark=False,
+                _before_register=needs_calibration,
             )
             v = converted
         data = self.ws.models.model_bytes(v)
+        needs_calibration(data)
         resolved = resolve_method(strategy, data)
         source = Runner.of_predictor(self.ws.models.load(v))
         signature = v.signature

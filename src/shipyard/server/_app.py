@@ -39,6 +39,7 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.ui.tuning",
     "shipyard.server.api.models",
     "shipyard.server.ui.models",
+    "shipyard.server.api.export",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
