@@ -109,12 +109,9 @@ def _psi(a: Any, b: Any) -> float | None:
     if a.histogram is not None and b.histogram is not None:
         edges = np.asarray(a.histogram.edges)
         pa_ = np.asarray(a.histogram.counts, dtype=float)
-        # b's counts re-binned onto a's edges by placing each b bin's mass at its centre
-        bc = np.asarray(b.histogram.counts, dtype=float)
-        be = np.asarray(b.histogram.edges)
-        centres = (be[:-1] + be[1:]) / 2
-        idx = np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, len(pa_) - 1)
-        pb = np.bincount(idx, weights=bc, minlength=len(pa_))
+        # b's counts re-binned onto a's edges, spreading each b bin's mass uniformly
+        # over its width; mass outside a's range goes to a's first / last bin
+        pb = _rebin(np.asarray(b.histogram.edges), np.asarray(b.histogram.counts, float), edges)
     elif a.top is not None and b.top is not None:
         keys = list(dict.fromkeys([*a.top.values, *b.top.values]))
         fa, fb = a.top.frequencies(), b.top.frequencies()
@@ -127,3 +124,28 @@ def _psi(a: Any, b: Any) -> float | None:
     pa_ = np.clip(pa_ / pa_.sum(), eps, None)
     pb = np.clip(pb / pb.sum(), eps, None)
     return round(float(np.sum((pb - pa_) * np.log(pb / pa_))), 6)
+
+
+def _rebin(b_edges: Any, b_counts: Any, a_edges: Any) -> Any:
+    import numpy as np
+
+    out = np.zeros(len(a_edges) - 1)
+    lo, hi = a_edges[0], a_edges[-1]
+    for left, right, count in zip(b_edges[:-1], b_edges[1:], b_counts, strict=True):
+        if count == 0:
+            continue
+        width = right - left
+        if width <= 0:  # a constant column: all mass at one point
+            idx = np.clip(np.searchsorted(a_edges, left, side="right") - 1, 0, len(out) - 1)
+            out[idx] += count
+            continue
+        below = max(0.0, min(right, lo) - left) / width
+        above = max(0.0, right - max(left, hi)) / width
+        overlap = (
+            np.clip(np.minimum(right, a_edges[1:]) - np.maximum(left, a_edges[:-1]), 0, None)
+            / width
+        )
+        out += overlap * count
+        out[0] += below * count
+        out[-1] += above * count
+    return out
