@@ -249,7 +249,7 @@ def test_the_buffer_is_bounded(sqlite_ws: Any) -> None:
     peak = 0
     for step in range(20_000):
         run.log_metric("x", 1.0, step=step)
-        peak = max(peak, len(writer._buf))
+        peak = max(peak, writer._pending)
     run.end()
     writer.flush()
     assert peak <= 2000

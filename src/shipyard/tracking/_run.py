@@ -259,16 +259,18 @@ class Run:
             step = int(step)
         sids = self._sids
         if step is not None:
-            try:  # fast path: known keys, explicit step
-                points = [
-                    (sids[k], step, ts, v if type(v) in _NUMBER_TYPES else to_float(k, v))
-                    for k, v in metrics.items()
-                ]
+            try:  # fast path: known keys, plain numbers, explicit step
+                ids = [sids[k] for k in metrics]
+                values = list(metrics.values())
+                for v in values:
+                    if type(v) not in _NUMBER_TYPES:
+                        raise KeyError
+                self._writer.put(ids, step, ts, values)
+                return
             except KeyError:
-                points = self._points_slow(metrics, step, ts)
-        else:
-            points = self._points_slow(metrics, step, ts)
-        self._writer.extend(points)
+                pass
+        points = self._points_slow(metrics, step, ts)
+        self._writer.put([p[0] for p in points], [p[1] for p in points], ts, [p[3] for p in points])
 
     def _points_slow(
         self, metrics: Mapping[str, Any], step: int | None, ts: int

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import weakref
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,22 +87,46 @@ def _stored(v: float) -> float | None:
     return None if math.isnan(v) else v
 
 
-def chunk_rows(points: Sequence[Point]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Group points by series: one chunk row and one summary update per series."""
-    arr = np.array(points, dtype=np.float64).reshape(len(points), 4)
-    sids = arr[:, 0].astype(np.int64)
-    order = np.argsort(sids, kind="stable")
-    sids = sids[order]
-    arr = arr[order]
-    bounds = np.flatnonzero(np.diff(sids)) + 1
+class SeriesBuffer:
+    """Points of one series waiting to be written: three typed arrays (no per-point objects)."""
+
+    __slots__ = ("step", "ts", "value")
+
+    def __init__(self) -> None:
+        self.step = array("q")
+        self.ts = array("q")
+        self.value = array("d")
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+Batch = dict[int, SeriesBuffer]
+
+
+def batch_of(points: Sequence[Point]) -> Batch:
+    """Group ``(series_id, step, ts, value)`` tuples into per-series buffers."""
+    batch: Batch = {}
+    for sid, step, ts, value in points:
+        b = batch.get(sid)
+        if b is None:
+            b = batch[sid] = SeriesBuffer()
+        b.step.append(step)
+        b.ts.append(ts)
+        b.value.append(value)
+    return batch
+
+
+def chunk_rows(batch: Batch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One chunk row and one summary update per series of the batch."""
     chunks, summaries = [], []
-    for part, sid in zip(
-        np.split(arr, bounds), sids[np.concatenate(([0], bounds))].tolist(), strict=True
-    ):
-        step = part[:, 1].astype(np.int64)
-        ts = part[:, 2].astype(np.int64)
-        value = part[:, 3]
-        if step.size > 1 and np.any(np.diff(step) < 0):
+    for sid, b in batch.items():
+        step = np.frombuffer(b.step, dtype=np.int64)
+        ts = np.frombuffer(b.ts, dtype=np.int64)
+        value = np.frombuffer(b.value, dtype=np.float64)
+        if step.size == 0:
+            continue
+        if step.size > 1 and np.any(step[1:] < step[:-1]):
             o = np.argsort(step, kind="stable")
             step, ts, value = step[o], ts[o], value[o]
         finite = value[~np.isnan(value)]
@@ -129,15 +154,20 @@ def chunk_rows(points: Sequence[Point]) -> tuple[list[dict[str, Any]], list[dict
     return chunks, summaries
 
 
-def write_points(db: Database, conn: sa.Connection, points: Sequence[Point]) -> list[int]:
-    """Store *points* as one chunk per series and fold them into the series summaries,
+def write_batch(conn: sa.Connection, batch: Batch) -> list[int]:
+    """Store a batch as one chunk per series and fold it into the series summaries,
     inside *conn*'s transaction. Returns the series ids written."""
-    if not points:
+    chunks, summaries = chunk_rows(batch)
+    if not chunks:
         return []
-    chunks, summaries = chunk_rows(points)
     conn.execute(metric_chunks.insert(), chunks)
     conn.execute(_SUMMARY_UPDATE, summaries)
     return [c["series_id"] for c in chunks]
+
+
+def write_points(db: Database, conn: sa.Connection, points: Sequence[Point]) -> list[int]:
+    """Store ``(series_id, step, ts, value)`` tuples (the synchronous REST path)."""
+    return write_batch(conn, batch_of(points))
 
 
 def compact(conn: sa.Connection, series_id: int) -> int:
@@ -187,7 +217,8 @@ class MetricWriter:
         self.idle_exit_s = idle_exit_s
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._buf: list[Point] = []
+        self._buf: Batch = {}
+        self._pending = 0  # points in _buf
         self._added = 0  # points ever added
         self._done = 0  # points ever written (or dropped after an error)
         self._error: BaseException | None = None
@@ -199,21 +230,45 @@ class MetricWriter:
 
     # ------------------------------------------------------------------ producers
     def add(self, point: Point) -> None:
-        self.extend((point,))
+        self.put([point[0]], point[1], point[2], [point[3]])
 
     def extend(self, points: Sequence[Point]) -> None:
+        for p in points:
+            self.add(p)
+
+    def put(
+        self, sids: Sequence[int], step: int | Sequence[int], ts: int, values: Sequence[float]
+    ) -> None:
+        """Buffer one value per series id at *step* (one int, or one step per value)."""
+        n = len(sids)
         with self._lock:  # the plain lock: cheaper than entering the Condition
             buf = self._buf
-            buf.extend(points)
-            self._added += len(points)
-            if len(buf) < self.batch_size:
+            if isinstance(step, int):
+                for sid, v in zip(sids, values, strict=True):
+                    b = buf.get(sid)
+                    if b is None:
+                        b = buf[sid] = SeriesBuffer()
+                    b.step.append(step)
+                    b.ts.append(ts)
+                    b.value.append(v)
+            else:
+                for sid, st, v in zip(sids, step, values, strict=True):
+                    b = buf.get(sid)
+                    if b is None:
+                        b = buf[sid] = SeriesBuffer()
+                    b.step.append(st)
+                    b.ts.append(ts)
+                    b.value.append(v)
+            self._pending += n
+            self._added += n
+            if self._pending < self.batch_size:
                 return
             self._wake_locked()
-            if len(buf) >= self.max_pending:
+            if self._pending >= self.max_pending:
                 self._wait_room_locked()
 
     def _wait_room_locked(self) -> None:
-        while len(self._buf) >= self.max_pending and self._error is None:
+        while self._pending >= self.max_pending and self._error is None:
             self._cond.wait(1.0)
 
     def _wake_locked(self) -> None:
@@ -279,7 +334,8 @@ class MetricWriter:
             with self._cond:
                 if not self._buf and not self._flush_wanted:
                     self._cond.wait(self._next_wait_locked())
-                batch, self._buf = self._buf, []
+                batch, self._buf = self._buf, {}
+                size, self._pending = self._pending, 0
                 self._flush_wanted = False
                 now = time.monotonic()
                 due = [rid for rid, (_, t) in self._heartbeats.items() if t <= now]
@@ -298,20 +354,20 @@ class MetricWriter:
             except BaseException as exc:  # reported to the next flush
                 with self._cond:
                     self._error = exc
-                    self._done += len(batch)
+                    self._done += size
                     self._cond.notify_all()
                 continue
             with self._cond:
-                self._done += len(batch)
+                self._done += size
                 self.batches += 1 if batch else 0
                 self._cond.notify_all()
 
-    def _write(self, batch: list[Point], heartbeats: list[str]) -> None:
+    def _write(self, batch: Batch, heartbeats: list[str]) -> None:
         for attempt in range(5):
             try:
                 with self.db.write() as conn:
                     if batch:
-                        written = write_points(self.db, conn, batch)
+                        written = write_batch(conn, batch)
                         for sid in written:
                             n = self._small_chunks.get(sid, 0) + 1
                             if n >= COMPACT_AFTER:
