@@ -152,4 +152,19 @@ def test_ui_pages(server: str, churn_ws: Any) -> None:
     svc = churn_ws.features.get_service("churn_model")
     page = httpx.get(f"{server}/features/services/{svc.id}")
     assert page.status_code == 200 and "churn@1" in page.text
+    churn_ws.features.apply(
+        [
+            sy.OnDemandFeatureView(
+                "doubled", inputs=["churn:f0"], features=["f0x2"], function=_double
+            )
+        ]
+    )
+    od = churn_ws.features.get_view("doubled")
+    page = httpx.get(f"{server}/features/{od.ref}")
+    assert page.status_code == 200
+    assert "def _double" in page.text and "churn@1:f0" in page.text
     assert httpx.get(f"{server}/features/nope").status_code == 404
+
+
+def _double(c: dict[str, Any]) -> dict[str, Any]:
+    return {"f0x2": c["f0"] * 2}
