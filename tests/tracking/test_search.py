@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+import shipyard as sy
 from shipyard.core import InvalidInput, NotFound
 from shipyard.tracking import parse_filter
 
@@ -34,6 +36,14 @@ def _make(ws: Any) -> dict[str, Any]:
     other.log_metric("auc", 0.99)
     other.end()
     return runs
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One seeded SQLite workspace shared by the read-only filter cases."""
+    with sy.Workspace(tmp_path_factory.mktemp("seeded") / "ws") as ws:
+        _make(ws)
+        yield ws
 
 
 def _names(page: Any) -> list[str]:
@@ -78,9 +88,8 @@ def test_issue_example_filter(ws: Any) -> None:
         ("", {"a", "b", "c", "d", "e"}),
     ],
 )
-def test_filter_semantics(sqlite_ws: Any, flt: str, expected: set[str]) -> None:
-    _make(sqlite_ws)
-    assert set(_names(sqlite_ws.runs.search(experiments="s", filter=flt))) == expected
+def test_filter_semantics(seeded: Any, flt: str, expected: set[str]) -> None:
+    assert set(_names(seeded.runs.search(experiments="s", filter=flt))) == expected
 
 
 def test_order_and_pagination(ws: Any) -> None:
