@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -98,6 +99,7 @@ class FeatureStore:
         self._lock = threading.Lock()
         self._plans: dict[Any, _Plan] = {}
         self._unique: dict[Any, bool] = {}
+        self._derived: dict[Any, Any] = {}
 
     # ------------------------------------------------------------- definitions
     def apply(self, definitions: Definition | Iterable[Definition]) -> list[Applied]:
@@ -305,6 +307,22 @@ class FeatureStore:
                 self._unique.clear()
             self._unique[key] = known
         return known
+
+    def _cached(
+        self, what: str, view_id: str, scan: _offline.ViewScan, compute: Callable[[], Any]
+    ) -> Any:
+        """*compute()* once per view and source content (statistics, freshness)."""
+        fp = scan.source.fingerprint()
+        if fp is None:
+            return compute()
+        key = (what, view_id, fp)
+        value = self._derived.get(key)
+        if value is None:
+            value = compute()
+            if len(self._derived) > 1000:
+                self._derived.clear()
+            self._derived[key] = value
+        return value
 
     def _temp_dir(self) -> str | None:
         if self._ws.settings.db_backend == "sqlite" or self._ws.settings.blob_backend == "file":
@@ -707,13 +725,18 @@ class FeatureStore:
             raise InvalidInput(f"{v.ref} is an on-demand view: it has no stored values")
         names = v.feature_names
         part = _BatchPart(v, names, names, list(range(len(names))), None)
-        table = _offline.read_columns(self._scan(part, "v0"), temp_dir=self._temp_dir())
-        from ..data import profile_table
+        scan = self._scan(part, "v0")
 
-        out = dict(profile_table(table).to_dict())
-        out["columns"] = list(out["columns"].values())
-        out["view"] = v.ref
-        return out
+        def compute() -> dict[str, Any]:
+            from ..data import profile_table
+
+            table = _offline.read_columns(scan, temp_dir=self._temp_dir())
+            out = dict(profile_table(table).to_dict())
+            out["columns"] = list(out["columns"].values())
+            out["view"] = v.ref
+            return out
+
+        return dict(self._cached("statistics", v.id, scan, compute))
 
     def freshness(self, view: str | None = None) -> list[dict[str, Any]]:
         """Age of the newest value per view (source and online store); for monitoring."""
@@ -725,7 +748,13 @@ class FeatureStore:
                 continue
             names = v.feature_names
             part = _BatchPart(v, names, names, list(range(len(names))), None)
-            info = _offline.freshness(self._scan(part, "v0"), temp_dir=self._temp_dir())
+            scan = self._scan(part, "v0")
+            info = self._cached(
+                "freshness",
+                v.id,
+                scan,
+                functools.partial(_offline.freshness, scan, temp_dir=self._temp_dir()),
+            )
             newest = info["newest_event"]
             last = self._last_end(v) if v.online else None
             ttl = v.ttl
