@@ -28,17 +28,22 @@ class Runner:
 
     @classmethod
     def of_predictor(cls, predictor: Any) -> Runner:
+        def prepare(x: Any) -> Any:
+            return _columns(predictor.prepare(x))
+
         return cls(
             predictor.version.ref,
-            predictor.prepare,
-            predictor.predict,
-            predictor.predict_proba if predictor.has_proba else None,
+            prepare,
+            lambda x: predictor.predict(prepare(x)),
+            (lambda x: predictor.predict_proba(prepare(x))) if predictor.has_proba else None,
         )
 
     @classmethod
     def of_loaded(cls, what: str, loaded: LoadedModel, signature: Signature | None) -> Runner:
         def prepare(x: Any) -> Any:
-            return x if signature is None else signature.prepare(x, f"the input to {what}")
+            if signature is None:
+                return x
+            return _columns(signature.prepare(x, f"the input to {what}"))
 
         proba = loaded.predict_proba
         return cls(
@@ -57,6 +62,14 @@ class Runner:
         out = self.predict_proba(X) if self.predict_proba is not None else self.predict(X)
         out = np.asarray(out, dtype=np.float64)
         return out.reshape(len(out), -1)
+
+
+def _columns(prepared: Any) -> Any:
+    """Prepared inputs as one array or a dict of 1-D columns (never a DataFrame), the form
+    every flavor takes."""
+    if hasattr(prepared, "columns") and hasattr(prepared, "iloc"):
+        return {str(c): prepared[c].to_numpy() for c in prepared.columns}
+    return prepared
 
 
 def parity(

@@ -91,7 +91,7 @@ def quantize(
                     weight_type=QuantType.QInt8,
                     per_channel=False,
                     op_types_to_quantize=["MatMul", "Gemm", "Conv", "Attention", "LSTM", "GRU"],
-                    extra_options={"MatMulConstBOnly": True},
+                    extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
                 )
             else:
                 if not calibration:
@@ -110,7 +110,11 @@ def quantize(
                     activation_type=QuantType.QInt8,
                     weight_type=QuantType.QInt8,
                     op_types_to_quantize=_WEIGHT_OPS,
-                    extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+                    extra_options={
+                        "ActivationSymmetric": False,
+                        "WeightSymmetric": True,
+                        "DefaultTensorType": 1,  # float, for tensors of ai.onnx.ml ops
+                    },
                 )
         except (DataRequired, UnsupportedModel):
             raise

@@ -23,7 +23,7 @@ from ..registry import ModelVersion, Signature
 from ..registry.flavors import get_flavor
 from ._data import Rows, load_rows, signature_from_rows
 from ._errors import DataRequired, ParityFailed, QuantizationRefused, UnsupportedModel
-from ._measure import Runner, latencies, parity, pick_metric, score
+from ._measure import Runner, _columns, latencies, parity, pick_metric, score
 from ._quantize import feeds, quantize, resolve_method, to_ort
 from .tables import export_reports
 
@@ -516,7 +516,7 @@ class Exports:
         lat = report.get("latency", {}).get("after", {})
         for b, stats in lat.items():
             metrics[f"latency_{b}_p50_ms"] = float(stats["p50_ms"])
-        example = rows.head(3).X
+        example = _columns(rows.head(3).X)  # a dict of columns fits every flavor
         new = self.ws.models.register(
             name or source.name,
             data,

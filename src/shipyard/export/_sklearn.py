@@ -57,9 +57,11 @@ def initial_types(model: Any, signature: Signature) -> list[tuple[str, Any]]:
     numeric = all(c.kind in ("float", "integer", "bool") for c in cols)
     if numeric and not _has_column_transformer(model):
         return [("input", FloatTensorType([None, len(cols)]))]
+    categorical = _encoded_columns(model)
     types: list[tuple[str, Any]] = []
     for c in cols:
-        if c.kind == "float":
+        if c.kind == "float" or (c.kind in ("integer", "bool") and c.name not in categorical):
+            # numeric transformers (imputers, scalers) convert float tensors only
             types.append((c.name, FloatTensorType([None, 1])))
         elif c.kind in ("integer", "bool"):
             types.append((c.name, Int64TensorType([None, 1])))
@@ -83,6 +85,22 @@ def _walk(model: Any) -> list[Any]:
     for _, sub, *_ in getattr(model, "transformers", None) or []:
         if not isinstance(sub, str):
             out += _walk(sub)
+    return out
+
+
+_ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder", "LabelEncoder")
+
+
+def _encoded_columns(model: Any) -> set[str]:
+    """Columns a ColumnTransformer sends to a categorical encoder (integers stay int64)."""
+    out: set[str] = set()
+    for m in _walk(model):
+        for _, trans, columns in getattr(m, "transformers", None) or []:
+            if isinstance(trans, str) or isinstance(columns, slice):
+                continue
+            if any(type(t).__name__ in _ENCODERS for t in _walk(trans)):
+                names = [columns] if isinstance(columns, str) else list(columns)
+                out.update(str(c) for c in names)
     return out
 
 
