@@ -227,3 +227,39 @@ def test_materialize_refuses_offline_views(churn_ws: Any, churn_source: str) -> 
     results = churn_ws.features.materialize(None, T0 + 400 * DAY)
     assert [r.view for r in results] == ["churn@1"]
     assert results[0].entities == 50
+
+
+def test_last_n_values_for_sequence_features(store_ws: Any, tmp_path: Path) -> None:
+    rows = []
+    for k in range(4):
+        for t in range(6):
+            rows.append({"customer_id": k, "event_time": T0 + t * DAY, "f0": float(10 * k + t)})
+    rows.append({"customer_id": 0, "event_time": T0 + 2 * DAY, "f0": 99.0})  # correction at t=2
+    src = write(pd.DataFrame(rows), tmp_path / "seq.parquet")
+    customer = sy.Entity("customer", join_keys=["customer_id"])
+    view = sy.FeatureView("seq", entities=[customer], source=src, features=["f0"], history=3)
+    store_ws.features.apply([customer, view])
+    fs = store_ws.features
+    fs.materialize_incremental(T0 + 3 * DAY)  # t = 0, 1, 2
+    hist = fs.get_online_history("seq", [{"customer_id": 0}, {"customer_id": 9}])
+    assert [e["f0"] for e in hist[0]] == [99.0, 1.0, 0.0]
+    assert hist[0][0]["event_time"] == T0 + 2 * DAY
+    assert hist[1] == []
+    fs.materialize_incremental(T0 + 5 * DAY)  # t = 3, 4: the history spans both windows
+    hist = fs.get_online_history("seq", [{"customer_id": k} for k in range(4)], limit=2)
+    assert [[e["f0"] for e in h] for h in hist] == [
+        [4.0, 3.0],
+        [14.0, 13.0],
+        [24.0, 23.0],
+        [34.0, 33.0],
+    ]
+    full = fs.get_online_history("seq", [{"customer_id": 1}])
+    assert [e["f0"] for e in full[0]] == [14.0, 13.0, 12.0]
+    latest = fs.get_online_features(["seq:f0"], [{"customer_id": 1}])
+    assert latest.values == [{"f0": 14.0}]
+    plain = sy.FeatureView("plain", entities=[customer], source=src, features=["f0"])
+    fs.apply([plain])
+    with pytest.raises(InvalidInput, match="keeps no history online"):
+        fs.get_online_history("plain", [{"customer_id": 1}])
+    with pytest.raises(InvalidInput, match="history must be an integer from 1 to 1000"):
+        sy.FeatureView("x", entities=[customer], source=src, features=["f0"], history=0)

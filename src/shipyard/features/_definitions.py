@@ -91,7 +91,9 @@ class FeatureView:
     reference (``"churn@3"``). ``timestamp`` names the event-time column;
     ``created_timestamp`` (optional) breaks ties between rows with the same event time.
     ``ttl``: a value older than this (relative to the lookup time) counts as missing.
-    ``online``: materialize into the online store.
+    ``online``: materialize into the online store. ``history``: how many of the latest
+    values per entity the online store keeps for sequence features (1: the latest only;
+    read them with ``ws.features.get_online_history``).
     """
 
     name: str
@@ -104,6 +106,7 @@ class FeatureView:
     online: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    history: int = 1
 
     def __post_init__(self) -> None:
         validate_name(self.name, "feature view")
@@ -121,6 +124,8 @@ class FeatureView:
             not isinstance(self.ttl, timedelta) or self.ttl <= timedelta(0)
         ):
             raise InvalidInput(f"{where}: ttl must be a positive timedelta, got {self.ttl!r}")
+        if not isinstance(self.history, int) or not 1 <= self.history <= 1000:
+            raise InvalidInput(f"{where}: history must be an integer from 1 to 1000")
         reserved = {self.timestamp, self.created_timestamp}
         for f in self.feature_list:
             if f.name in reserved:

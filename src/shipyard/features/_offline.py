@@ -367,6 +367,46 @@ def latest_batches(
         yield from reader
 
 
+def history_batches(
+    scan: ViewScan,
+    start: datetime | None,
+    end: datetime,
+    n: int,
+    *,
+    batch_size: int = 50_000,
+    temp_dir: str | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """For each entity with a row in ``start <= event_time < end``: its last *n* rows
+    with ``event_time < end`` (one per event time, tie-break applied), newest first.
+
+    Columns: the join keys, then ``__h``, a list of structs ``(__ts_us, __created_us,
+    features...)``. The history is recomputed from the source, never merged, so a
+    window replayed or materialized twice gives the same result.
+    """
+    keys = ", ".join(q(k) for k in scan.join_keys)
+    end_lit = ts_literal(end)
+    touched = f"__ts < {end_lit}"
+    if start is not None:
+        touched = f"__ts >= {ts_literal(start)} AND {touched}"
+    feats = [q(scan.alias + "__" + src) for src, _, _ in scan.features]
+    packed = ", ".join(
+        ["__ts_us := epoch_us(__ts)", "__created_us := epoch_us(__created)"]
+        + [f"{f} := {f}" for f in feats]
+    )
+    window = scan.base_sql(touched, tiebreak=False)
+    sql = (
+        f"WITH __touched AS (SELECT DISTINCT {keys} FROM ({window})), "
+        f"__ranked AS (SELECT * FROM ({scan.deduped_sql()}) d SEMI JOIN __touched USING ({keys}) "
+        f"WHERE d.__ts < {end_lit} QUALIFY row_number() OVER "
+        f"(PARTITION BY {keys} ORDER BY __ts DESC) <= {int(n)}) "
+        f"SELECT {keys}, list(struct_pack({packed}) ORDER BY __ts DESC) AS __h "
+        f"FROM __ranked GROUP BY {keys}"
+    )
+    with connect(temp_dir, [scan.source]) as con:
+        reader = con.sql(sql).to_arrow_reader(batch_size)
+        yield from reader
+
+
 def freshness(scan: ViewScan, *, temp_dir: str | None = None) -> dict[str, Any]:
     """Row count and the newest event time of a view's source."""
     with connect(temp_dir, [scan.source]) as con:

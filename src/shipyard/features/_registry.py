@@ -440,6 +440,8 @@ class Registry:
             "tags": dict(v.tags),
             "description": v.description,
         }
+        if v.history > 1:
+            spec["history"] = v.history
         return {
             "name": v.name,
             "kind": "batch",

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -577,17 +577,8 @@ class FeatureStore:
         keys = view.join_keys
         kinds = view.spec.get("key_types", {})
         written = 0
-        n_feats = len(names)
-        for batch in _offline.latest_batches(
-            scan, start, end, batch_size=batch_size, temp_dir=self._temp_dir()
-        ):
-            key_strings = _key_column(batch, keys, kinds)
-            events = batch.column(len(keys)).to_pylist()
-            created = pc.fill_null(batch.column(len(keys) + 1), NO_CREATED_US).to_pylist()
-            cols = [batch.column(len(keys) + 2 + i).to_pylist() for i in range(n_feats)]
-            dumps = orjson.dumps
-            payloads = [dumps(list(row)) for row in zip(*cols, strict=True)]
-            records = list(zip(key_strings, events, created, payloads, strict=True))
+        history = int(view.spec.get("history", 1))
+        for records in self._records(scan, start, end, history, keys, kinds, batch_size):
             store.write(view.id, records)
             written += len(records)
             if progress is not None:
@@ -608,6 +599,95 @@ class FeatureStore:
                 )
             )
         return Materialization(view.ref, start, end, written, written, seconds)
+
+    def _records(
+        self,
+        scan: _offline.ViewScan,
+        start: datetime | None,
+        end: datetime,
+        history: int,
+        keys: list[str],
+        kinds: Mapping[str, str],
+        batch_size: int,
+    ) -> Iterable[list[Any]]:
+        """Online store records, one batch at a time.
+
+        Payload: the feature values in view order (a JSON list); for views that keep a
+        history, ``{"v": latest values, "h": [[event_us, values], ...]}`` newest first.
+        """
+        dumps = orjson.dumps
+        n_feats = len(scan.features)
+        temp_dir = self._temp_dir()
+        if history <= 1:
+            for batch in _offline.latest_batches(
+                scan, start, end, batch_size=batch_size, temp_dir=temp_dir
+            ):
+                key_strings = _key_column(batch, keys, kinds)
+                events = batch.column(len(keys)).to_pylist()
+                created = pc.fill_null(batch.column(len(keys) + 1), NO_CREATED_US).to_pylist()
+                cols = [batch.column(len(keys) + 2 + i).to_pylist() for i in range(n_feats)]
+                payloads = [dumps(list(row)) for row in zip(*cols, strict=True)]
+                yield list(zip(key_strings, events, created, payloads, strict=True))
+            return
+        names = [scan.alias + "__" + src for src, _, _ in scan.features]
+        for batch in _offline.history_batches(
+            scan, start, end, history, batch_size=batch_size, temp_dir=temp_dir
+        ):
+            key_strings = _key_column(batch, keys, kinds)
+            records = []
+            for key, entries in zip(key_strings, batch.column(len(keys)).to_pylist(), strict=True):
+                h = [[e["__ts_us"], [e[n] for n in names]] for e in entries]
+                created_us = entries[0]["__created_us"]
+                records.append(
+                    (
+                        key,
+                        h[0][0],
+                        NO_CREATED_US if created_us is None else created_us,
+                        dumps({"v": h[0][1], "h": h}),
+                    )
+                )
+            yield records
+
+    def get_online_history(
+        self, view: str, entity_rows: Sequence[Mapping[str, Any]], *, limit: int | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """The last values per entity of a view with ``history > 1``, newest first.
+
+        Each entry is ``{"event_time": datetime, feature: value, ...}``; an entity
+        without materialized values gets an empty list. Values older than the TTL are
+        left out.
+        """
+        v = self.registry.view(view)
+        if int(v.spec.get("history", 1)) <= 1:
+            raise InvalidInput(
+                f"feature view {v.ref} keeps no history online; define it with history=N "
+                "(N > 1) and materialize it"
+            )
+        kinds = v.spec.get("key_types", {})
+        keys = [
+            "\x1f".join(
+                _encode_key(_need_key(row, k, v), kinds.get(k, "string"), k) for k in v.join_keys
+            )
+            for row in entity_rows
+        ]
+        found = self.online_store.read([(v.id, k) for k in keys])
+        ttl = v.ttl
+        ttl_us = None if ttl is None else int(ttl.total_seconds() * 1_000_000)
+        now_us = time.time_ns() // 1000
+        names = v.feature_names
+        out: list[list[dict[str, Any]]] = []
+        for k in keys:
+            hit = found.get((v.id, k))
+            entries: list[dict[str, Any]] = []
+            if hit is not None:
+                payload = orjson.loads(hit[1])
+                for ts_us, values in payload["h"] if isinstance(payload, dict) else []:
+                    if ttl_us is not None and now_us - ts_us > ttl_us:
+                        continue
+                    when = datetime.fromtimestamp(ts_us / 1_000_000, UTC)
+                    entries.append({"event_time": when, **dict(zip(names, values, strict=True))})
+            out.append(entries[:limit] if limit else entries)
+        return out
 
     # ------------------------------------------------------------- online
     def get_online_features(
@@ -667,6 +747,8 @@ class FeatureStore:
                         srow[c] = OUTSIDE_TTL
                 else:
                     payload = loads(hit[1])
+                    if type(payload) is dict:
+                        payload = payload["v"]
                     for c, j in zip(cols, idx, strict=True):
                         vrow[c] = payload[j]
                         srow[c] = PRESENT
@@ -792,6 +874,16 @@ def _numpy(col: pa.ChunkedArray) -> Any:
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
         return col.to_numpy(zero_copy_only=False).astype(float)
     return np.asarray(col.to_pylist(), dtype=object)
+
+
+def _need_key(row: Mapping[str, Any], key: str, view: ViewVersion) -> Any:
+    try:
+        return row[key]
+    except KeyError:
+        raise InvalidInput(
+            f"entity row {dict(row)!r} lacks join key {key!r} of feature view {view.ref}",
+            details={"join_key": key},
+        ) from None
 
 
 def _key_column(batch: pa.RecordBatch, keys: list[str], kinds: Mapping[str, str]) -> list[str]:
