@@ -336,8 +336,10 @@ def store_local_files(
             prog.add(f.size)
         else:
             todo.append(i)
-    small = [i for i in todo if files[i].size < SMALL_FILE]
-    large = [i for i in todo if files[i].size >= SMALL_FILE]
+    # Uploads to object stores wait on the network: every file gets the wide pool.
+    small_limit = SMALL_FILE if writer is not None else 0
+    small = [i for i in todo if files[i].size < small_limit]
+    large = [i for i in todo if files[i].size >= small_limit]
     for group, workers in ((large, WORKERS), (small, SMALL_WORKERS)):
         results = _parallel(work, [files[i] for i in group], workers)
         for i, stored in zip(group, results, strict=True):
