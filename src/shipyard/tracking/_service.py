@@ -845,12 +845,8 @@ class Runs:
                     f"run {rid} has no metric {key!r}; {did_you_mean(known)}",
                     details={"run_id": rid, "key": key},
                 )
-            chunks = conn.execute(
-                sa.select(metric_chunks.c.n, metric_chunks.c.data)
-                .where(metric_chunks.c.series_id == row.id)
-                .order_by(metric_chunks.c.first_step, metric_chunks.c.id)
-            ).all()
-        parts = [unpack(c.data, c.n) for c in chunks]
+            chunks = self._read_chunks(conn, int(row.id))
+        parts = [unpack(data, n) for n, data in chunks]
         if parts:
             step = np.concatenate([p[0] for p in parts])
             ts = np.concatenate([p[1] for p in parts])
@@ -872,6 +868,28 @@ class Runs:
             )
             step, ts, value, used = step[idx], ts[idx], value[idx], method
         return Series(rid, key, step, ts, value, n, used)
+
+    def _read_chunks(self, conn: sa.Connection, series_id: int) -> builtins.list[tuple[int, bytes]]:
+        if self.ws.db.backend == "postgresql":
+            # Binary results: bytea arrives as raw bytes instead of hex text (half the
+            # bytes on the wire, no decoding).
+            raw: Any = conn.connection.dbapi_connection
+            cur = raw.cursor(binary=True)
+            try:
+                cur.execute(
+                    "SELECT n, data FROM metric_chunks WHERE series_id = %s "
+                    "ORDER BY first_step, id",
+                    (series_id,),
+                )
+                return [(int(n), bytes(data)) for n, data in cur.fetchall()]
+            finally:
+                cur.close()
+        rows = conn.execute(
+            sa.select(metric_chunks.c.n, metric_chunks.c.data)
+            .where(metric_chunks.c.series_id == series_id)
+            .order_by(metric_chunks.c.first_step, metric_chunks.c.id)
+        ).all()
+        return [(int(n), data) for n, data in rows]
 
     def artifacts(self, run_id: str, prefix: str = "") -> builtins.list[Artifact]:
         q = sa.select(run_artifacts).where(run_artifacts.c.run_id == run_id)
