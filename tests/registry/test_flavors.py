@@ -167,3 +167,32 @@ def test_model_failing_on_its_example_is_refused(sqlite_ws: Any) -> None:
     with pytest.raises(InvalidInput, match="failed on its own input example"):
         sqlite_ws.models.register("boom", ThresholdModel(0.5), input_example={"y": [1.0]})
     assert sqlite_ws.models.names() == []
+
+
+def test_lightgbm_wrapper_and_native_booster_round_trip(sqlite_ws: Any) -> None:
+    lgb = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    clf = lgb.LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
+    v = sqlite_ws.models.register("lgbm", clf, input_example=X[:3])
+    assert v.flavor == "lightgbm" and v.flavor_meta["format"] == "sklearn"
+    p = sqlite_ws.models.load(v.ref)
+    np.testing.assert_allclose(p.predict_proba(X), clf.predict_proba(X))
+    booster = clf.booster_
+    vb = sqlite_ws.models.register("lgbm-native", booster, input_example=X[:3])
+    assert vb.flavor_meta["format"] == "native"
+    np.testing.assert_allclose(sqlite_ws.models.load(vb.ref).predict(X), booster.predict(X))
+
+
+def test_missing_library_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from shipyard.core import MissingExtra
+    from shipyard.registry.flavors import _registry
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # importing torch now fails
+    monkeypatch.delitem(sys.modules, "shipyard.registry.flavors._pytorch", raising=False)
+    monkeypatch.setattr(_registry, "_instances", {})
+    with pytest.raises(MissingExtra, match=r"pip install 'shipyard\[torch\]'"):
+        _registry.get_flavor("pytorch")

@@ -167,10 +167,19 @@ class Signature:
         return cls(ins, outs)
 
     # ------------------------------------------------------------------ enforce
-    def prepare(self, data: Any, what: str) -> Columns | np.ndarray:
-        """Normalize *data* and check it against the signature; raise InvalidInput."""
+    def prepare(self, data: Any, what: str) -> Any:
+        """Normalize *data* and check it against the signature; raise InvalidInput.
+
+        Returns one ndarray (tensor signatures), a dict of 1-D columns, or — when the
+        caller passed a DataFrame whose dtypes already match — that DataFrame restricted
+        to the signature's columns (no per-column copies).
+        """
         if self.is_tensor:
             return self._prepare_tensor(data, what)
+        if _is_frame(data):
+            fast = self._frame_fast_path(data)
+            if fast is not None:
+                return fast
         cols = to_columns(data, self.column_names, what)
         out: Columns = {}
         n = None
@@ -205,6 +214,22 @@ class Signature:
             n = len(values)
             out[spec.name] = values
         return out
+
+    def _frame_fast_path(self, frame: Any) -> Any:
+        """The frame itself if every column is present with an accepted dtype, else None
+        (the column path then coerces or reports the exact problem)."""
+        names = self.column_names
+        dtypes = frame.dtypes
+        for spec in self.inputs:
+            assert isinstance(spec, ColumnSpec)
+            if spec.name not in dtypes.index:
+                return None
+            kind = dtype_kind(dtypes[spec.name])
+            if not _accepts(spec.kind, kind) or (spec.kind == "float" and kind != "float"):
+                return None
+        if list(frame.columns) == names:
+            return frame
+        return frame[names]
 
     def _prepare_tensor(self, data: Any, what: str) -> np.ndarray:
         spec = self.inputs[0]

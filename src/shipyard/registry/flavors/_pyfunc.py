@@ -1,8 +1,9 @@
 """A generic Python model: any object with ``predict`` (and maybe ``predict_proba``), or a
 plain callable. Pickled with cloudpickle, so closures and lambdas work.
 
-With a column signature the function receives a dict of 1-D numpy columns; with a
-tensor signature, one ndarray; without a signature, what the caller passed.
+With a column signature the function receives a dict of 1-D numpy columns (DataFrames
+are split into columns too); with a tensor signature, one ndarray; without a signature,
+what the caller passed.
 """
 
 from __future__ import annotations
@@ -36,15 +37,22 @@ class PyFuncFlavor(Flavor):
         fn = model.predict if meta.get("has_predict") else model
 
         def predict(x: Any) -> np.ndarray:
-            return np.asarray(fn(x))
+            return np.asarray(fn(_columns(x)))
 
         proba = None
         if meta.get("has_proba"):
 
             def proba(x: Any) -> np.ndarray:
-                return np.asarray(model.predict_proba(x))
+                return np.asarray(model.predict_proba(_columns(x)))
 
         return LoadedModel(predict, proba, meta.get("classes"), model)
+
+
+def _columns(x: Any) -> Any:
+    """A DataFrame that passed a column signature reaches the function as a dict of columns."""
+    if hasattr(x, "columns") and type(x).__module__.startswith("pandas"):
+        return {str(c): x[c].to_numpy() for c in x.columns}
+    return x
 
 
 def _classes(model: Any) -> list[Any] | None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch  # noqa: F401 - a missing torch must fail here, as MissingExtra
 
 from ...core import InvalidInput
 from ._base import Flavor, LoadedModel, SavedModel, columns_to_matrix

@@ -26,6 +26,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "xgboost": ("xgboost",),
     "sklearn": ("sklearn",),
 }
+_EXTRAS = {"pytorch": "torch"}
 _lock = threading.Lock()
 _instances: dict[str, Flavor] = {}
 
@@ -66,7 +67,8 @@ def get_flavor(name: str) -> Flavor:
         try:
             cls = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
-            raise MissingExtra(f"the {name} model flavor", name, exc.name or name) from None
+            extra = _EXTRAS.get(name, name)
+            raise MissingExtra(f"the {name} model flavor", extra, exc.name or name) from None
     else:
         cls = target
     inst: Flavor = cls()

@@ -55,6 +55,8 @@ class SklearnFlavor(Flavor):
                 return columns_to_frame(x) if on_frame else np.column_stack(list(x.values()))
             if isinstance(x, list) and x and isinstance(x[0], dict):
                 return columns_to_frame({k: [r[k] for r in x] for k in x[0]})
+            if not on_frame and hasattr(x, "columns") and hasattr(x, "to_numpy"):
+                return x.to_numpy()  # fitted on arrays: names would only trigger warnings
             return x
 
         def predict(x: Any) -> np.ndarray:
