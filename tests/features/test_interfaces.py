@@ -129,7 +129,7 @@ def test_rest_api(server: str) -> None:
     assert httpx.get(f"{server}/api/v1/features/views/nope").status_code == 404
 
 
-def test_ui_pages(server: str, churn_ws: Any) -> None:
+def test_ui_pages(server: str, churn_ws: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     churn_ws.features.materialize(None, T0 + 400 * DAY)
     page = httpx.get(f"{server}/features")
     assert page.status_code == 200
@@ -164,6 +164,17 @@ def test_ui_pages(server: str, churn_ws: Any) -> None:
     assert page.status_code == 200
     assert "def _double" in page.text and "churn@1:f0" in page.text
     assert httpx.get(f"{server}/features/nope").status_code == 404
+    # a view whose source disappeared is flagged, and the other views still show
+    gone = tmp_path_factory.mktemp("gone") / "gone.parquet"
+    write(churn_table(3, 2), gone)
+    churn_ws.features.apply(
+        [sy.FeatureView("gone", entities=["customer"], source=str(gone), features=["f0"])]
+    )
+    gone.unlink()
+    page = httpx.get(f"{server}/features")
+    assert (
+        page.status_code == 200 and "has no Parquet files" in page.text and "churn@1" in page.text
+    )
 
 
 def _double(c: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from ..core import InvalidInput, as_utc, new_id, utcnow
+from ..core import InvalidInput, ShipyardError, as_utc, new_id, utcnow
 from ..store import Node
 from . import _offline
 from ._definitions import Definition, FeatureService
@@ -830,15 +830,36 @@ class FeatureStore:
                 continue
             names = v.feature_names
             part = _BatchPart(v, names, names, list(range(len(names))), None)
-            scan = self._scan(part, "v0")
-            info = self._cached(
-                "freshness",
-                v.id,
-                scan,
-                functools.partial(_offline.freshness, scan, temp_dir=self._temp_dir()),
-            )
-            newest = info["newest_event"]
             last = self._last_end(v) if v.online else None
+            try:
+                scan = self._scan(part, "v0")
+                info = self._cached(
+                    "freshness",
+                    v.id,
+                    scan,
+                    functools.partial(_offline.freshness, scan, temp_dir=self._temp_dir()),
+                )
+            except ShipyardError as exc:
+                if view:
+                    raise
+                # one unreadable source must not hide the others (monitoring, UI)
+                out.append(
+                    {
+                        "view": v.ref,
+                        "view_id": v.id,
+                        "error": exc.message,
+                        "rows": None,
+                        "entities": None,
+                        "newest_event": None,
+                        "oldest_event": None,
+                        "age_s": None,
+                        "stale": True,
+                        "materialized_until": last,
+                        "online": v.online,
+                    }
+                )
+                continue
+            newest = info["newest_event"]
             ttl = v.ttl
             out.append(
                 {
