@@ -342,8 +342,7 @@ def test_project_from_a_dataset_version(sqlite_ws: Any, reviews: pd.DataFrame) -
     assert out.dataset_version.lineage_node.key in graph.nodes
 
 
-def test_label_studio_round_trip(sqlite_ws: Any, reviews: pd.DataFrame) -> None:
-    ws = sqlite_ws
+def test_label_studio_round_trip(ws: Any, reviews: pd.DataFrame) -> None:
     p = ws.labels.create_project("ls", reviews, classes=["neg", "neu", "pos"], overlap=2)
     Crowd.make(3, accuracy=0.7, seed=4).work(ws, p, reviews["truth"].tolist())
     tasks = ws.labels.to_label_studio(p)

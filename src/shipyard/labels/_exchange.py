@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import numpy as np
@@ -217,37 +218,54 @@ class Labels(LabelsAssist):
         texts = self._texts(p)
         gold = self._gold(p)
         now = utcnow()
-        ids = {n: self.ensure_annotator(n).id for n in records["annotator"].unique()}
-        rows = []
-        seen: set[tuple[int, str]] = set()
-        for rec in records.itertuples(index=False):
-            r = int(rec.row)
-            if not 0 <= r < p.n_tasks:
-                raise InvalidInput(f"row {r} is not a task of labeling project {p.name!r}")
-            key = (r, str(rec.annotator))
-            if key in seen:
-                raise InvalidInput(f"annotator {rec.annotator!r} labels task {r} twice")
-            seen.add(key)
-            idx, val = normalize(p.kind, rec.label, p.classes, p.name, texts[r] if texts else None)
-            rows.append(
-                {
-                    "project_id": p.id,
-                    "row": r,
-                    "annotator_id": ids[rec.annotator],
-                    "status": "submitted",
-                    "is_gold": r in gold,
-                    "label": idx,
-                    "value": val,
-                    "assigned_at": now,
-                    "submitted_at": now,
-                    "duration_ms": None,
-                }
+        row_arr = pd.to_numeric(records["row"], errors="coerce")
+        bad = row_arr.isna() | (row_arr < 0) | (row_arr >= p.n_tasks)
+        if bad.any():
+            r = records["row"][bad].iloc[0]
+            raise InvalidInput(f"row {r!r} is not a task of labeling project {p.name!r}")
+        dup = records.duplicated(["row", "annotator"])
+        if dup.any():
+            first = records[dup].iloc[0]
+            raise InvalidInput(
+                f"annotator {first['annotator']!r} labels task {first['row']} twice; "
+                "each annotator answers a task once"
             )
-        per_row = pd.Series([x["row"] for x in rows]).value_counts()
+        rows_int = row_arr.astype(np.int64).tolist()
+        if p.kind == "classification":
+            index = {c: i for i, c in enumerate(p.classes)}
+            mapped = records["label"].map(index)
+            if mapped.isna().any():
+                normalize(p.kind, records["label"][mapped.isna()].iloc[0], p.classes, p.name)
+            labels: list[Any] = mapped.astype(np.int64).tolist()
+            values: list[Any] = [None] * len(records)
+        else:
+            labels, values = [], []
+            for r, v in zip(rows_int, records["label"].tolist(), strict=True):
+                _, val = normalize(p.kind, v, p.classes, p.name, texts[r] if texts else None)
+                labels.append(None)
+                values.append(val)
+        ids = {n: self.ensure_annotator(n).id for n in records["annotator"].unique()}
+        who = records["annotator"].map(ids).tolist()
+        rows = [
+            {
+                "project_id": p.id,
+                "row": r,
+                "annotator_id": a,
+                "status": "submitted",
+                "is_gold": r in gold,
+                "label": lab,
+                "value": val,
+                "assigned_at": now,
+                "submitted_at": now,
+                "duration_ms": None,
+            }
+            for r, a, lab, val in zip(rows_int, who, labels, values, strict=True)
+        ]
+        per_annotator = pd.Series(who).value_counts().to_dict()
         with self._db.write() as conn:
-            conn.execute(A.insert(), rows)
+            _insert_annotations(conn, rows)
             for aid in ids.values():
-                n = sum(1 for x in rows if x["annotator_id"] == aid)
+                n = int(per_annotator.get(aid, 0))
                 exists = conn.execute(
                     sa.select(M.c.n_done).where(M.c.project_id == p.id, M.c.annotator_id == aid)
                 ).first()
@@ -274,16 +292,7 @@ class Labels(LabelsAssist):
                         .where(M.c.project_id == p.id, M.c.annotator_id == aid)
                         .values(n_done=M.c.n_done + n)
                     )
-            params = [{"pid": p.id, "r": int(r), "k": int(k)} for r, k in per_row.items()]
-            conn.execute(
-                T.update()
-                .where(T.c.project_id == sa.bindparam("pid"), T.c.row == sa.bindparam("r"))
-                .values(
-                    n_assigned=T.c.n_assigned + sa.bindparam("k"),
-                    n_done=T.c.n_done + sa.bindparam("k"),
-                ),
-                params,
-            )
+            _add_task_counts(conn, p.id, pd.Series(rows_int).value_counts().to_dict())
             conn.execute(
                 T.update()
                 .where(
@@ -302,6 +311,85 @@ class Labels(LabelsAssist):
                 .values(n_annotations=P.c.n_annotations + len(rows), n_complete=complete)
             )
         return len(rows)
+
+
+def _insert_annotations(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many annotation rows fast: driver-level executemany / COPY."""
+    cols = [
+        "project_id",
+        "row",
+        "annotator_id",
+        "status",
+        "is_gold",
+        "label",
+        "value",
+        "assigned_at",
+        "submitted_at",
+        "duration_ms",
+    ]
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        raw = conn.connection.driver_connection
+        names = ", ".join(f'"{c}"' for c in cols)
+        with (
+            raw.cursor() as cur,  # type: ignore[union-attr]
+            cur.copy(f"COPY label_annotations ({names}) FROM STDIN") as copy,
+        ):
+            for r in rows:
+                v = r["value"]
+                copy.write_row(
+                    [(None if v is None else json.dumps(v)) if c == "value" else r[c] for c in cols]
+                )
+        return
+
+    stamps: dict[Any, str] = {}
+
+    def stamp(v: Any) -> str | None:
+        if v is None:
+            return None
+        if v not in stamps:
+            naive = v.astimezone(UTC).replace(tzinfo=None)
+            stamps[v] = naive.isoformat(sep=" ", timespec="microseconds")
+        return stamps[v]
+
+    def conv(r: dict[str, Any]) -> tuple[Any, ...]:
+        v = r["value"]
+        return (
+            r["project_id"],
+            r["row"],
+            r["annotator_id"],
+            r["status"],
+            int(bool(r["is_gold"])),
+            r["label"],
+            None if v is None else json.dumps(v),
+            stamp(r["assigned_at"]),
+            stamp(r["submitted_at"]),
+            r["duration_ms"],
+        )
+
+    sql = f"INSERT INTO label_annotations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(sql, [conv(r) for r in rows])
+
+
+def _add_task_counts(conn: sa.Connection, pid: str, per_row: dict[int, int]) -> None:
+    """Add annotation counts to many tasks in one driver-level statement."""
+    if not per_row:
+        return
+    rows = [int(r) for r in per_row]
+    ks = [int(k) for k in per_row.values()]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE label_tasks AS t SET n_assigned = t.n_assigned + v.k, n_done = t.n_done + v.k "
+            "FROM (SELECT unnest(%(r)s::int[]) AS r, unnest(%(k)s::int[]) AS k) AS v "
+            'WHERE t.project_id = %(pid)s AND t."row" = v.r',
+            {"r": rows, "k": ks, "pid": pid},
+        )
+        return
+    conn.exec_driver_sql(
+        "UPDATE label_tasks SET n_assigned = n_assigned + ?, n_done = n_done + ? "
+        'WHERE project_id = ? AND "row" = ?',
+        [(k, k, pid, r) for r, k in zip(rows, ks, strict=True)],
+    )
 
 
 def _safe_name(text: str) -> str:

@@ -95,7 +95,7 @@ class Task:
     media: list[str] = field(default_factory=list)
     prediction: dict[str, Any] | None = None
     done_by_me: int = 0
-    remaining: int = 0
+    progress: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,7 +105,6 @@ class Task:
             "media": self.media,
             "prediction": self.prediction,
             "done_by_me": self.done_by_me,
-            "remaining": self.remaining,
         }
 
 

@@ -12,6 +12,7 @@ WHERE n_assigned < overlap``. Either way a regular task never has more than
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -282,8 +283,22 @@ class LabelsCore:
         if self._db.backend == "postgresql":
             _copy_tasks(conn, rows)
             return
-        for start in range(0, n, _BATCH):
-            conn.execute(T.insert(), rows[start : start + _BATCH])
+        # SQLite: driver-level executemany of plain tuples (no per-row type processing)
+        conn.exec_driver_sql(
+            'INSERT INTO label_tasks (project_id, "row", position, is_open, is_gold, gold, '
+            "n_assigned, n_done) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+            [
+                (
+                    pid,
+                    r["row"],
+                    r["position"],
+                    int(r["is_open"]),
+                    int(r["is_gold"]),
+                    None if r["gold"] is None else json.dumps(r["gold"]),
+                )
+                for r in rows
+            ],
+        )
 
     def _source_table(self, dataset: Any) -> tuple[Any, dict[str, Any], Any]:
         if isinstance(dataset, str):
@@ -473,7 +488,18 @@ class LabelsCore:
         now = utcnow()
         pg = self._db.backend == "postgresql"
         with self._db.write() as conn:
-            qv = conn.execute(sa.select(P.c.queue_version).where(P.c.id == p.id)).scalar_one()
+            head = conn.execute(
+                sa.select(P.c.queue_version, P.c.n_tasks, P.c.n_gold, P.c.n_complete).where(
+                    P.c.id == p.id
+                )
+            ).one()
+            qv = head.queue_version
+            regular = head.n_tasks - head.n_gold
+            progress = {
+                "n_tasks": regular,
+                "n_complete": head.n_complete,
+                "progress": round(head.n_complete / regular, 6) if regular else 1.0,
+            }
             member = conn.execute(
                 sa.select(M.c.cursor, M.c.queue_version, M.c.excluded, M.c.n_done).where(
                     M.c.project_id == p.id, M.c.annotator_id == aid
@@ -512,7 +538,7 @@ class LabelsCore:
                 .limit(1)
             ).scalar()
             if pending is not None:
-                return self._served(p, int(pending), done, conn)
+                return self._served(p, int(pending), done, conn, progress)
             seen = sa.exists().where(
                 A.c.project_id == T.c.project_id, A.c.row == T.c.row, A.c.annotator_id == aid
             )
@@ -578,17 +604,19 @@ class LabelsCore:
                         .where(M.c.project_id == p.id, M.c.annotator_id == aid)
                         .values(cursor=cand.position, queue_version=qv, last_active_at=now)
                     )
-                    return self._served(p, int(cand.row), done, conn)
+                    return self._served(p, int(cand.row), done, conn, progress)
         return None
 
-    def _served(self, p: Project, row: int, done: int, conn: sa.Connection) -> Task:
+    def _served(
+        self, p: Project, row: int, done: int, conn: sa.Connection, progress: dict[str, Any]
+    ) -> Task:
         payload, media = jsonable_payload(self._payloads.row(p.payload_digest, row))
         pred = None
         if p.config.get("pre_annotate"):
             pred = conn.execute(
                 sa.select(T.c.prediction).where(T.c.project_id == p.id, T.c.row == row)
             ).scalar()
-        return Task(p.id, row, payload, media, pred, done_by_me=done)
+        return Task(p.id, row, payload, media, pred, done_by_me=done, progress=progress)
 
     def submit(
         self,
@@ -745,8 +773,6 @@ def _service(ws: Any, name: str) -> Any:
 
 def _copy_tasks(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL bulk load with COPY (an order of magnitude faster than INSERTs)."""
-    import json
-
     raw = conn.connection.driver_connection
     cols_sql = 'project_id, "row", position, is_open, is_gold, gold, n_assigned, n_done'
     with (

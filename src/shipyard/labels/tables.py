@@ -109,7 +109,16 @@ label_annotations = sa.Table(
     sa.Column("assigned_at", UTCDateTime, nullable=False),
     sa.Column("submitted_at", UTCDateTime, nullable=True),
     sa.Column("duration_ms", sa.Integer, nullable=True),
-    sa.Index("ix_label_annotations_member", "project_id", "annotator_id", "status"),
+    # covering: an annotator's ratings are read from the index alone
+    sa.Index(
+        "ix_label_annotations_member",
+        "project_id",
+        "annotator_id",
+        "status",
+        "row",
+        "label",
+        "is_gold",
+    ),
     sa.Index("ix_label_annotations_status", "project_id", "status", "submitted_at"),
     info={"count_label": "annotations"},
 )

@@ -187,16 +187,14 @@ def set_gold(project: str, body: GoldIn, ws: Any = Depends(get_ws)) -> dict[str,
 def next_task(project: str, body: WhoIn, ws: Any = Depends(get_ws)) -> dict[str, Any]:
     """The annotator's next task (``task`` is null when nothing is left for them)."""
     task = ws.labels.next_task(project, body.annotator)
+    if task is not None and task.progress is not None:
+        return {
+            "task": task.to_dict(),
+            "progress": {**task.progress, "done_by_me": task.done_by_me},
+        }
     p = ws.labels.project(project)
-    return {
-        "task": None if task is None else task.to_dict(),
-        "progress": {
-            "n_tasks": p.n_regular,
-            "n_complete": p.n_complete,
-            "progress": round(p.progress, 6),
-            "done_by_me": None if task is None else task.done_by_me,
-        },
-    }
+    progress = {"n_tasks": p.n_regular, "n_complete": p.n_complete, "progress": p.progress}
+    return {"task": None, "progress": {**progress, "done_by_me": None}}
 
 
 @router.post("/projects/{project}/tasks/{row}/annotations", status_code=201)

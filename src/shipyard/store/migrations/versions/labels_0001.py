@@ -119,7 +119,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_label_annotations_member", "label_annotations", ["project_id", "annotator_id", "status"]
+        "ix_label_annotations_member",
+        "label_annotations",
+        ["project_id", "annotator_id", "status", "row", "label", "is_gold"],
     )
     op.create_index(
         "ix_label_annotations_status",
