@@ -83,3 +83,17 @@ def test_ui_pages(server: str, sqlite_ws: Any) -> None:
     assert page.status_code == 200 and 'id="shifts"' in page.text and "monthly_charges" in page.text
     page = httpx.get(f"{server}/datasets/versions/nope@1", headers={"accept": "text/html"})
     assert page.status_code == 404 and "no dataset" in page.text
+
+
+@pytest.mark.browser
+def test_version_page_draws_histograms_in_a_browser(server: str, page: Any) -> None:
+    page.goto(f"{server}/datasets/versions/churn@1")
+    page.wait_for_selector(".hist .main-svg")
+    drawn = page.locator(".hist .main-svg").count()
+    assert drawn >= 10  # one chart per numeric/categorical column
+    assert page.locator("#histograms .bars path").count() > 0  # bars, not empty axes
+    page.goto(f"{server}/datasets/churn")
+    page.click("text=Compare selected")
+    page.wait_for_selector("#shifts")
+    assert "churn@1 → churn@2" in page.inner_text("h1")
+    assert page.console_errors == []
