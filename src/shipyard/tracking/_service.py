@@ -138,6 +138,18 @@ class Experiments:
         validate_name(name, "experiment")
         exp_id = new_id()
         now = utcnow()
+        try:
+            return self._create(exp_id, name, description, dict(tags or {}), now)
+        except sa.exc.IntegrityError:  # created concurrently by another process
+            raise AlreadyExists(
+                f"experiment {name!r} exists already; use ws.experiments.get(name) "
+                "or pick another name",
+                details={"name": name},
+            ) from None
+
+    def _create(
+        self, exp_id: str, name: str, description: str, tags: dict[str, Any], now: datetime
+    ) -> Experiment:
         with self.ws.db.write() as conn:
             exists = conn.execute(
                 sa.select(experiments.c.id).where(experiments.c.name == name)
@@ -150,14 +162,10 @@ class Experiments:
                 )
             conn.execute(
                 experiments.insert().values(
-                    id=exp_id,
-                    name=name,
-                    description=description,
-                    tags=dict(tags or {}),
-                    created_at=now,
+                    id=exp_id, name=name, description=description, tags=tags, created_at=now
                 )
             )
-            exp = Experiment(exp_id, name, description, dict(tags or {}), now)
+            exp = Experiment(exp_id, name, description, tags, now)
             self.ws.lineage.add(exp.lineage_node, conn=conn)
         return exp
 
