@@ -66,18 +66,16 @@ def main() -> None:
         raw_frame = per_call_us(lambda: clf_cols.predict(row_frame))
 
         print("batch-1 predict, median per call (16 features, logistic regression)")
-        print(
-            f"  Predictor (sklearn)          {via:8.1f} µs   baseline raw sklearn.predict {raw:8.1f} µs"
-        )
-        print(
-            f"  Predictor (onnx, ORT)        {onnx:8.1f} µs   baseline Predictor (sklearn)  {via:8.1f} µs"
-        )
-        print(
-            f"  column signature, dict input {dict_in:8.1f} µs   baseline DataFrame input      {frame_in:8.1f} µs"
-        )
+        rows = [
+            ("Predictor (sklearn)", via, "raw sklearn.predict", raw),
+            ("Predictor (onnx, ORT)", onnx, "Predictor (sklearn)", via),
+            ("column signature, dict input", dict_in, "DataFrame input", frame_in),
+        ]
+        for label, value, base_label, base in rows:
+            print(f"  {label:29s}{value:9.1f} µs   baseline {base_label:21s}{base:9.1f} µs")
         print(f"  raw sklearn on a DataFrame   {raw_frame:8.1f} µs")
 
-        for t in (0.1, 0.2):
+        for _ in range(2):
             ws.models.register("m", clf)
         n = 300
         t0 = time.perf_counter()
@@ -87,7 +85,7 @@ def main() -> None:
         from shipyard.registry.tables import model_aliases
 
         t0 = time.perf_counter()
-        for i in range(n):
+        for _ in range(n):
             with ws.db.write() as conn:
                 conn.execute(
                     sa.update(model_aliases)
@@ -96,7 +94,7 @@ def main() -> None:
                 )
         bare = n / (time.perf_counter() - t0)
         print(
-            f"alias moves (SQLite)           {moves:8.0f} /s   baseline bare UPDATE txn      {bare:8.0f} /s"
+            f"alias moves (SQLite)  {moves:9.0f} /s   baseline bare UPDATE txn {bare:9.0f} /s"
         )
 
 

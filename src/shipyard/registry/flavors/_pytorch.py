@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import torch  # noqa: F401 - a missing torch must fail here, as MissingExtra
+import torch  # a missing torch fails on import; get_flavor turns that into MissingExtra
 
 from ...core import InvalidInput
 from ._base import Flavor, LoadedModel, SavedModel, columns_to_matrix
@@ -36,12 +36,10 @@ class PyTorchFlavor(Flavor):
     extra = "torch"
 
     def matches(self, model: Any) -> bool:
-        import torch
 
         return isinstance(model, torch.nn.Module)
 
     def save(self, model: Any, options: dict[str, Any], input_example: Any) -> SavedModel:
-        import torch
 
         output = options.get("output", "raw")
         if output not in _OUTPUTS:
@@ -77,7 +75,6 @@ class PyTorchFlavor(Flavor):
         return SavedModel(_script_bytes(scripted), {**meta, "format": "torchscript"})
 
     def load(self, data: bytes, meta: dict[str, Any]) -> LoadedModel:
-        import torch
 
         buf = io.BytesIO(data)
         if meta.get("format") == "torchscript":
@@ -142,7 +139,6 @@ def _rebuild_problem(model: Any, path: str, init_kwargs: dict[str, Any]) -> str 
 
 
 def _to_torchscript(model: Any, example: Any) -> Any:
-    import torch
 
     try:
         with _quiet():
@@ -160,7 +156,6 @@ def _to_torchscript(model: Any, example: Any) -> Any:
 
 
 def _script_bytes(module: Any) -> bytes:
-    import torch
 
     buf = io.BytesIO()
     with _quiet():
