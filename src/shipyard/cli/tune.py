@@ -16,8 +16,12 @@ def _fmt(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        return "NaN" if math.isnan(v) else f"{v:.6g}"
+        return "NaN" if math.isnan(v) else f"{v:.4g}"
     return str(v)
+
+
+def _params(flat: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(flat.items()))
 
 
 @app.command("ls")
@@ -29,19 +33,19 @@ def ls(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> Non
         return
     print_table(
         "Studies",
-        ["name", "status", "metric", "sampler", "pruner", "trials", "best", "best trial"],
+        ["name", "status", "metric", "search", "trials", "best"],
         [
             (
                 r["name"],
                 r["status"],
-                f"{r['metric']} ({r['direction'][:3]})"
-                if len(r["metrics"]) == 1
-                else " & ".join(r["metrics"]),
-                r["sampler"],
-                r["pruner"],
+                " & ".join(
+                    f"{m} ({d[:3]})" for m, d in zip(r["metrics"], r["directions"], strict=True)
+                ),
+                f"{r['sampler']}+{r['pruner']}",
                 f"{r['finished']}/{r['n_trials']}",
-                _fmt(r["best_value"]),
-                r["best_number"],
+                f"{_fmt(r['best_value'])} (#{r['best_number']})"
+                if r["best_number"] is not None
+                else "",
             )
             for r in rows
         ],
@@ -101,7 +105,7 @@ def show(
             f"Top {min(trials, len(done))} trials",
             ["#", st.metric, "params", "duration s"],
             [
-                (t.number, _fmt(t.value), _fmt(t.flat_params), _fmt(t.duration_s))
+                (t.number, _fmt(t.value), _params(t.flat_params), _fmt(t.duration_s))
                 for t in done[:trials]
             ],
         )

@@ -14,10 +14,8 @@
 >>> study.optimize().best_params
 """
 
-from ._driver import StudyFailed
-from ._records import TrialRecord
-from ._registry import PRUNERS, SAMPLERS, UnknownPruner, UnknownSampler
-from ._service import Studies
+from typing import TYPE_CHECKING, Any
+
 from ._space import (
     Choice,
     Dimension,
@@ -31,8 +29,36 @@ from ._space import (
     loguniform,
     uniform,
 )
-from ._study import Study
 from ._trial import Trial, TrialPruned
+
+if TYPE_CHECKING:
+    from ._driver import StudyFailed
+    from ._records import TrialRecord
+    from ._registry import PRUNERS, SAMPLERS, UnknownPruner, UnknownSampler
+    from ._service import Studies
+    from ._study import Study
+
+# Optuna (and what needs it) loads on first use, so ``import shipyard`` stays light.
+_LAZY = {
+    "StudyFailed": "._driver",
+    "TrialRecord": "._records",
+    "PRUNERS": "._registry",
+    "SAMPLERS": "._registry",
+    "UnknownPruner": "._registry",
+    "UnknownSampler": "._registry",
+    "Studies": "._service",
+    "Study": "._study",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "PRUNERS",

@@ -318,9 +318,6 @@ class Driver:
                         started_at=now,
                     )
                 )
-            conn.execute(
-                tuning_studies.update().where(tuning_studies.c.id == st.id).values(heartbeat_at=now)
-            )
             self.ws.lineage.record(st.lineage_node, run.lineage_node, "trial", conn=conn)
         live = _Live(row_id, number, ot, run, params, flat, attempts, source)
         self.live[row_id] = live
@@ -492,9 +489,6 @@ class Driver:
                     user_attrs=live.user_attrs,
                     ended_at=now,
                 )
-            )
-            conn.execute(
-                tuning_studies.update().where(tuning_studies.c.id == st.id).values(heartbeat_at=now)
             )
 
     def _all_failed_message(self) -> str:

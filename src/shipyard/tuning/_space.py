@@ -27,16 +27,12 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
+from typing import TYPE_CHECKING, Any
 
 from ..core import InvalidInput
+
+if TYPE_CHECKING:  # Optuna is imported when a study runs, not with ``import shipyard``
+    from optuna.distributions import BaseDistribution
 
 _PRIMITIVE = (type(None), bool, int, float, str)
 
@@ -114,6 +110,8 @@ class Uniform(Dimension):
             raise InvalidSpace(f"uniform({low}, {high}, step={step}): step must be > 0")
 
     def distribution(self) -> BaseDistribution:
+        from optuna.distributions import FloatDistribution
+
         return FloatDistribution(self.low, self.high, step=self.step)
 
     def suggest(self, trial: Any, name: str) -> Any:
@@ -163,6 +161,8 @@ class LogUniform(Dimension):
             )
 
     def distribution(self) -> BaseDistribution:
+        from optuna.distributions import FloatDistribution
+
         return FloatDistribution(self.low, self.high, log=True)
 
     def suggest(self, trial: Any, name: str) -> Any:
@@ -216,6 +216,8 @@ class Integer(Dimension):
             )
 
     def distribution(self) -> BaseDistribution:
+        from optuna.distributions import IntDistribution
+
         return IntDistribution(self.low, self.high, step=self.step, log=self.log)
 
     def suggest(self, trial: Any, name: str) -> Any:
@@ -289,6 +291,8 @@ class Choice(Dimension):
         return self.branches is not None
 
     def distribution(self) -> BaseDistribution:
+        from optuna.distributions import CategoricalDistribution
+
         return CategoricalDistribution(self._labels)
 
     def suggest(self, trial: Any, name: str) -> Any:

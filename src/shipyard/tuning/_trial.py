@@ -14,14 +14,15 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import optuna
-
 from ..compute import report as _send
 from ..compute import should_stop as _stop_requested
 
 
-class TrialPruned(optuna.TrialPruned):
-    """Raise inside an objective to end the trial as pruned (``trial.should_prune()``)."""
+class TrialPruned(Exception):
+    """Raise inside an objective to end the trial as pruned (``trial.should_prune()``).
+
+    ``optuna.TrialPruned`` is accepted as well.
+    """
 
 
 class Trial:
@@ -147,10 +148,12 @@ def execute_trial(
     sink: Callable[[tuple[Any, ...]], bool] | None = None,
 ) -> dict[str, Any]:
     """Run one trial (on the executor); return its outcome for the driver."""
+    from optuna import TrialPruned as OptunaPruned
+
     trial = Trial(info["number"], params, info["study"], info["metrics"], sink)
     try:
         result = objective(params, trial) if info.get("pass_trial", True) else objective(params)
-    except optuna.TrialPruned:
+    except (TrialPruned, OptunaPruned):
         return {"state": "pruned", "step": trial.last_step}
     values, extra, error = metric_values(result, trial, info["metrics"])
     if error is not None:
