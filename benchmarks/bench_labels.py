@@ -84,7 +84,7 @@ def bench_algorithms(n: int) -> tuple[Any, Any, Any, Any]:
     crowd = Crowd.make(20, accuracy=list(rng.uniform(0.6, 0.9, 20)), spammers=3, seed=1)
     item, rater, label = crowd.label(truth, 4, overlap=3)
     print(f"\nAlgorithms in memory: {n:,} items x 3 annotations, 20 annotators (3 spammers)")
-    ta, rep = _t(
+    ta, _rep = _t(
         lambda: agreement_report(item, rater, label, classes=list("abcd"), raters=crowd.names)
     )
     tb, _ = _t(lambda: python_fleiss(item, label, 4))

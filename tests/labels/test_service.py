@@ -94,6 +94,9 @@ def test_assignment_overlap_and_gold(ws: Any, project: Any, reviews: pd.DataFram
     assert (q["gold_seen"] == 6).all() and (q["gold_accuracy"] == 1.0).all()
     for name in crowd.names:
         assert ws.labels.next_task(project, name) is None
+    timeline = ws.labels.timeline(project, buckets=4)
+    assert len(timeline) == 4 and timeline["cumulative"].iloc[-1] == 54 * 2
+    assert timeline["krippendorff_alpha"].iloc[-1] == pytest.approx(1.0)
 
 
 def test_next_task_is_stable_until_submitted(ws: Any, project: Any) -> None:

@@ -204,19 +204,23 @@ class LabelsQuality(LabelsCore):
     def timeline(self, project: str | Project, buckets: int = 24) -> pd.DataFrame:
         """Annotations per time bucket and the cumulative agreement at each bucket end."""
         p = self._static_project(project)
+        label_col = "label" if p.kind == "classification" else "0"
+        mark = "%s" if self._db.backend == "postgresql" else "?"
+        sql = (
+            f'SELECT "row", {label_col}, submitted_at FROM label_annotations '
+            f"WHERE project_id = {mark} AND status = {mark} AND is_gold = {mark}"
+        )
         with self._db.read() as conn:
-            cols = [A.c.row, A.c.annotator_id, A.c.submitted_at]
-            if p.kind == "classification":
-                cols.append(A.c.label)
-            rows = conn.execute(
-                sa.select(*cols).where(
-                    A.c.project_id == p.id, A.c.status == "submitted", A.c.is_gold == sa.false()
-                )
-            ).all()
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.execute(sql, (p.id, "submitted", False))
+                rows = cur.fetchall()
+            finally:
+                cur.close()
         out_cols = ["end", "annotations", "cumulative", "krippendorff_alpha"]
         if not rows:
             return pd.DataFrame(columns=out_cols)
-        df = pd.DataFrame(rows, columns=[c.name for c in cols])
+        df = pd.DataFrame(rows, columns=["row", "label", "submitted_at"])
         t = pd.to_datetime(df["submitted_at"], utc=True)
         lo, hi = t.min(), t.max()
         edges = pd.date_range(lo, hi + pd.Timedelta(microseconds=1), periods=max(2, buckets + 1))
@@ -246,12 +250,18 @@ class LabelsQuality(LabelsCore):
 
     # ------------------------------------------------------------------ annotators
     def quality(
-        self, project: str | Project, *, min_gold_accuracy: float | None = None, min_gold: int = 3
+        self,
+        project: str | Project,
+        *,
+        min_gold_accuracy: float | None = None,
+        min_gold: int = 3,
+        report: Any = None,
     ) -> pd.DataFrame:
         """Per-annotator table: work done, gold accuracy, agreement, flagged, excluded.
 
         An annotator is *flagged* when they answered at least *min_gold* gold tasks with
-        accuracy below *min_gold_accuracy* (the project's setting by default).
+        accuracy below *min_gold_accuracy* (the project's setting by default). Pass an
+        agreement *report* already computed to avoid computing it again.
         """
         p = self._static_project(project)
         threshold = (
@@ -292,13 +302,13 @@ class LabelsQuality(LabelsCore):
             df["gold_accuracy"] = np.where(
                 df["gold_seen"] > 0, df["gold_correct"] / df["gold_seen"].clip(lower=1), np.nan
             )
-        agree = self._per_annotator_agreement(p)
+        agree = self._per_annotator_agreement(p, report)
         df["agreement"] = df["annotator"].map(agree).astype(float)
         df["flagged"] = (df["gold_seen"] >= min_gold) & (df["gold_accuracy"] < threshold)
         return df.drop(columns=["annotator_id"])
 
-    def _per_annotator_agreement(self, p: Project) -> dict[str, float]:
-        rep = self.agreement(p)
+    def _per_annotator_agreement(self, p: Project, rep: Any = None) -> dict[str, float]:
+        rep = self.agreement(p) if rep is None else rep
         if isinstance(rep, AgreementReport):
             per = rep.per_annotator
             return dict(zip(per["annotator"], per["mean_cohen_kappa"], strict=True))

@@ -43,7 +43,7 @@ def project_page(ref: str, request: Request, ws: Any = Depends(get_ws)) -> HTMLR
     status = labels.status(ref)
     p = labels.project(status["id"])
     rep = labels.agreement(p)
-    annotators = _rows(labels.quality(p))
+    annotators = _rows(labels.quality(p, report=rep))
     timeline = labels.timeline(p)
     charts: dict[str, Any] = {
         "complete": status["complete"],
