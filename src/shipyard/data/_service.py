@@ -131,7 +131,8 @@ class Datasets:
             if resolved.fs is not None:
                 stored = store_remote_files(self.ws.blobs, resolved.fs, resolved.files, progress)
             else:
-                cache = HashCache(self._cache_path)
+                # files written from memory live in a temp folder: nothing to remember
+                cache = HashCache(None if resolved.table is not None else self._cache_path)
                 try:
                     stored = store_local_files(self.ws.blobs, resolved.files, cache, progress)
                 finally:
