@@ -146,7 +146,7 @@ class Handle:
         self._future: Future[Any] = Future()
         self._status = PENDING
         self._logs: list[str] = []
-        self._messages: queue.Queue[Any] = queue.Queue()
+        self._messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._cancel_hook: Callable[[], bool] | None = None
         self._stop_hook: Callable[[], None] | None = None
@@ -302,6 +302,13 @@ class Executor(ABC):
 
     def check(self, resources: Resources) -> None:
         """Raise ResourcesUnavailable if *resources* could never fit."""
+        checked: set[Resources] = self.__dict__.setdefault("_checked", set())
+        if resources in checked:
+            return
+        self._check(resources)
+        checked.add(resources)
+
+    def _check(self, resources: Resources) -> None:
         cap = self.capacity()
         too_big = []
         if resources.cpus > cap.cpus:

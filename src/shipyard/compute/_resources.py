@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from ..core import InvalidInput
@@ -81,7 +81,7 @@ class Resources:
             raise InvalidInput(f"invalid Resources.gpus {self.gpus!r}: a whole number >= 0")
         parse_memory(self.memory)
 
-    @property
+    @cached_property
     def memory_bytes(self) -> int:
         return parse_memory(self.memory)
 
