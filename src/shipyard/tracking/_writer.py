@@ -160,7 +160,20 @@ def write_batch(conn: sa.Connection, batch: Batch) -> list[int]:
     chunks, summaries = chunk_rows(batch)
     if not chunks:
         return []
-    conn.execute(metric_chunks.insert(), chunks)
+    if conn.dialect.name == "postgresql":
+        # Send the packed arrays as binary parameters (%b), not hex text.
+        raw: Any = conn.connection.dbapi_connection
+        with raw.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO metric_chunks (series_id, first_step, last_step, n, data) "
+                "VALUES (%s, %s, %s, %s, %b)",
+                [
+                    (c["series_id"], c["first_step"], c["last_step"], c["n"], c["data"])
+                    for c in chunks
+                ],
+            )
+    else:
+        conn.execute(metric_chunks.insert(), chunks)
     conn.execute(_SUMMARY_UPDATE, summaries)
     return [c["series_id"] for c in chunks]
 
