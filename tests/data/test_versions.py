@@ -155,3 +155,21 @@ def test_reading_errors(ws: Any) -> None:
         ws.datasets.commit("f", {"a": [1, 2]})
     with pytest.raises(InvalidInput, match="is not a table"):
         ws.datasets.commit("g", b"x" and __file__).to_pandas()
+
+
+def test_versions_committed_inside_a_step_are_linked_from_it(sqlite_ws: Any) -> None:
+    from shipyard.store import Node, producing
+
+    step = Node("step_run", "S1", "prepare")
+    with producing(step):
+        v = sqlite_ws.datasets.commit("prepared", pd.DataFrame({"a": [1, 2]}))
+    up = sqlite_ws.lineage.upstream(v, depth=1)
+    assert (step.key, v.lineage_node.key, "created") in {
+        (e.src, e.dst, e.relation) for e in up.edges
+    }
+    ds = sqlite_ws.datasets.dataset("prepared")
+    assert (ds.lineage_node.key, v.lineage_node.key, "version") in {
+        (e.src, e.dst, e.relation) for e in up.edges
+    }
+    # lineage strings like "dataset_version:prepared@1" resolve through the service
+    assert sqlite_ws.lineage.node("dataset_version:prepared@1") == v.lineage_node
