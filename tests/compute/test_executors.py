@@ -92,11 +92,9 @@ def test_two_cpu_tasks_never_overlap_on_a_two_cpu_budget(local: Any) -> None:
 def test_one_cpu_tasks_run_in_parallel(local: Any) -> None:
     local.submit(_double, 0).result(30)  # warm both workers
     local.submit(_double, 1).result(30)
-    t = time.perf_counter()
-    handles = [local.submit(_span, 0.5, resources=Resources(cpus=1)) for _ in range(2)]
+    handles = [local.submit(_span, 1.0, resources=Resources(cpus=1)) for _ in range(2)]
     spans = [h.result(60) for h in handles]
     assert max(s for s, _ in spans) < min(e for _, e in spans), spans
-    assert time.perf_counter() - t < 1.5
 
 
 def test_cancel_kills_a_running_task_and_the_pool_recovers(local: Any) -> None:

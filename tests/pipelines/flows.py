@@ -163,7 +163,7 @@ def greedy():
 @sy.step(cache=False, resources=Resources(cpus=1))
 def burn(i: int) -> tuple[float, float]:
     start = time.time()
-    time.sleep(0.4)
+    time.sleep(1.0)
     return start, time.time()
 
 

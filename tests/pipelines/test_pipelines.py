@@ -166,6 +166,7 @@ def test_timeout_kills_the_step_process_and_says_so(sqlite_ws: Any, local2: Any)
 
 
 def test_steps_run_in_parallel_but_never_over_commit(sqlite_ws: Any, local2: Any) -> None:
+    flows.parallel.run(params={"k": 2}, executor=local2, ws=sqlite_ws)  # both workers warm
     run = flows.parallel.run(params={"k": 2}, executor=local2, ws=sqlite_ws)
     spans = [run.output(f"burn{'' if i == 0 else f'_{i + 1}'}") for i in range(2)]
     assert max(s for s, _ in spans) < min(e for _, e in spans)  # overlapped
