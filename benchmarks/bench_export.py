@@ -50,7 +50,9 @@ def bench_forest(ws: Any) -> list[str]:
 
     X, y = make_classification(4000, 20, n_informative=12, random_state=0)
     X = X.astype(np.float32)
-    rf = RandomForestClassifier(n_estimators=100, max_depth=8, random_state=0).fit(X[:3000], y[:3000])
+    rf = RandomForestClassifier(n_estimators=100, max_depth=8, random_state=0).fit(
+        X[:3000], y[:3000]
+    )
     v = ws.models.register("forest", rf, input_example=X[:3])
     o = sy.export.to_onnx(v, dataset=(X[3000:], y[3000:]), ws=ws, benchmark=False)
     sess = ws.models.load(o).raw
@@ -67,7 +69,9 @@ def bench_forest(ws: Any) -> list[str]:
         f"ONNX via ws.models.load(...)      p50 {ort_pred[0]:8.3f} ms  p95 {ort_pred[1]:8.3f} ms",
         f"speed-up (session / registry)     {sk[0] / ort_raw[0]:.1f}x / {sk[0] / ort_pred[0]:.1f}x   "
         f"parity: max |dp| {par['max_abs_diff']:.2g}, labels {par['label_agreement']:.1%}",
-        check("ONNX Runtime >= 5x faster than scikit-learn (registry path)", sk[0] / ort_pred[0] >= 5),
+        check(
+            "ONNX Runtime >= 5x faster than scikit-learn (registry path)", sk[0] / ort_pred[0] >= 5
+        ),
     ]
     return lines
 
@@ -87,11 +91,16 @@ def bench_cnn(ws: Any, epochs: int) -> list[str]:
     t0 = time.perf_counter()
     cnn = train_cnn(Xtr, ytr, epochs=epochs)
     train_s = time.perf_counter() - t0
-    teacher = ws.models.register("digits-cnn", cnn, input_example=Xte[:4],
-                                 flavor_options={"output": "logits", "classes": list(range(10))})
+    teacher = ws.models.register(
+        "digits-cnn",
+        cnn,
+        input_example=Xte[:4],
+        flavor_options={"output": "logits", "classes": list(range(10))},
+    )
     onnx_v = sy.export.to_onnx(teacher, dataset=(Xte, yte), ws=ws, benchmark=False)
-    q = sy.export.quantize(onnx_v, "static", dataset=(Xtr, ytr), holdout=(Xte, yte), ws=ws,
-                           benchmark=False)
+    q = sy.export.quantize(
+        onnx_v, "static", dataset=(Xtr, ytr), holdout=(Xte, yte), ws=ws, benchmark=False
+    )
     r = sy.export.report(q, ws=ws).report
     f32, i8 = ws.models.load(onnx_v), ws.models.load(q)
     lat = {}
@@ -108,19 +117,38 @@ def bench_cnn(ws: Any, epochs: int) -> list[str]:
     ]
     for b in (1, 32):
         a, c = lat["float32", b], lat["int8", b]
-        lines.append(f"batch {b:>2}: float32 p50 {a[0]:.3f} ms p95 {a[1]:.3f} ms | "
-                     f"int8 p50 {c[0]:.3f} ms p95 {c[1]:.3f} ms")
-    lines += [check("int8 >= 3.5x smaller", ratio >= 3.5), check("<= 1 point accuracy lost", drop <= 1.0)]
+        lines.append(
+            f"batch {b:>2}: float32 p50 {a[0]:.3f} ms p95 {a[1]:.3f} ms | "
+            f"int8 p50 {c[0]:.3f} ms p95 {c[1]:.3f} ms"
+        )
+    lines += [
+        check("int8 >= 3.5x smaller", ratio >= 3.5),
+        check("<= 1 point accuracy lost", drop <= 1.0),
+    ]
 
     torch.manual_seed(0)
-    student = sy.export.distill(teacher, DigitsMLP(256), (Xtr, ytr), holdout=(Xte, yte),
-                                temperature=4.0, alpha=0.7, epochs=40, lr=2e-3, ws=ws,
-                                benchmark=False)
+    student = sy.export.distill(
+        teacher,
+        DigitsMLP(256),
+        (Xtr, ytr),
+        holdout=(Xte, yte),
+        temperature=4.0,
+        alpha=0.7,
+        epochs=40,
+        lr=2e-3,
+        ws=ws,
+        benchmark=False,
+    )
     sr = sy.export.report(student, ws=ws).report
     sp, tp = ws.models.load(student), ws.models.load(teacher)
-    s1, t1 = p50_p95_ms(lambda: sp.predict_proba(Xte[:1])), p50_p95_ms(lambda: tp.predict_proba(Xte[:1]))
-    s32, t32 = (p50_p95_ms(lambda: sp.predict_proba(Xte[:32])),
-                p50_p95_ms(lambda: tp.predict_proba(Xte[:32])))
+    s1, t1 = (
+        p50_p95_ms(lambda: sp.predict_proba(Xte[:1])),
+        p50_p95_ms(lambda: tp.predict_proba(Xte[:1])),
+    )
+    s32, t32 = (
+        p50_p95_ms(lambda: sp.predict_proba(Xte[:32])),
+        p50_p95_ms(lambda: tp.predict_proba(Xte[:32])),
+    )
     loss = (sr["metric"]["before"] - sr["metric"]["after"]) * 100
     pr = sr["parameters"]
     lines += [
@@ -129,7 +157,8 @@ def bench_cnn(ws: Any, epochs: int) -> list[str]:
         f"p50 b1 {t1[0]:.3f} ms  b32 {t32[0]:.3f} ms   (baseline)",
         f"student  {pr['student']:>8,} params  accuracy {sr['metric']['after']:.4f}  "
         f"p50 b1 {s1[0]:.3f} ms  b32 {s32[0]:.3f} ms   ({pr['ratio']:.1f}x fewer, {loss:+.2f} points lost)",
-        check(">= 4x fewer parameters", pr["ratio"] >= 4), check("<= 2 points accuracy lost", loss <= 2.0),
+        check(">= 4x fewer parameters", pr["ratio"] >= 4),
+        check("<= 2 points accuracy lost", loss <= 2.0),
     ]
     return lines
 

@@ -73,7 +73,7 @@ def train_cnn(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             correct += float((logits.argmax(1) == yt[idx]).sum())
         sched.step()
         if run is not None:
