@@ -8,7 +8,9 @@
    (<= 2 points lost), latency.
 
 Models are called through Shipyard's registry (``ws.models.load``): ONNX Runtime with
-the registry's session options, PyTorch with one thread. Run: ``python benchmarks/bench_export.py`` (a temporary SQLite workspace).
+the registry's session options, PyTorch with one thread.
+
+Run: ``python benchmarks/bench_export.py [CNN_EPOCHS]`` (a temporary SQLite workspace).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def bench_forest(ws: Any) -> list[str]:
         f"scikit-learn predict_proba        p50 {sk[0]:8.3f} ms  p95 {sk[1]:8.3f} ms   (baseline)",
         f"ONNX Runtime session.run          p50 {ort_raw[0]:8.3f} ms  p95 {ort_raw[1]:8.3f} ms",
         f"ONNX via ws.models.load(...)      p50 {ort_pred[0]:8.3f} ms  p95 {ort_pred[1]:8.3f} ms",
-        f"speed-up (session / registry)     {sk[0] / ort_raw[0]:.1f}x / {sk[0] / ort_pred[0]:.1f}x   "
+        f"speed-up (session / registry)     {sk[0] / ort_raw[0]:.1f}x / "
+        f"{sk[0] / ort_pred[0]:.1f}x   "
         f"parity: max |dp| {par['max_abs_diff']:.2g}, labels {par['label_agreement']:.1%}",
         check(
             "ONNX Runtime >= 5x faster than scikit-learn (registry path)", sk[0] / ort_pred[0] >= 5
@@ -78,10 +81,10 @@ def bench_forest(ws: Any) -> list[str]:
 
 def bench_cnn(ws: Any, epochs: int) -> list[str]:
     import torch
+    from digits_models import DigitsMLP, parameters, train_cnn
     from sklearn.datasets import load_digits
 
     import shipyard as sy
-    from digits_models import DigitsMLP, parameters, train_cnn
 
     d = load_digits()
     images = (d.images / 16.0).astype(np.float32)[:, None]
@@ -110,8 +113,10 @@ def bench_cnn(ws: Any, epochs: int) -> list[str]:
             lat[name, b] = p50_p95_ms(lambda p=p, x=x: p.predict_proba(x))
     ratio, drop = r["size"]["ratio"], (r["gate"]["before"] - r["gate"]["after"]) * 100
     lines = [
-        f"== Digits CNN ({parameters(cnn):,} parameters, trained {epochs} epochs in {train_s:.0f}s) ==",
-        f"float32 ONNX    {r['size']['before']:>9,} bytes  accuracy {r['gate']['before']:.4f}   (baseline)",
+        f"== Digits CNN ({parameters(cnn):,} parameters, "
+        f"trained {epochs} epochs in {train_s:.0f}s) ==",
+        f"float32 ONNX    {r['size']['before']:>9,} bytes  "
+        f"accuracy {r['gate']['before']:.4f}   (baseline)",
         f"int8 static QDQ {r['size']['after']:>9,} bytes  accuracy {r['gate']['after']:.4f}   "
         f"({ratio:.2f}x smaller, {drop:+.2f} points lost)",
     ]
@@ -156,7 +161,8 @@ def bench_cnn(ws: Any, epochs: int) -> list[str]:
         f"teacher  {pr['teacher']:>8,} params  accuracy {sr['metric']['before']:.4f}  "
         f"p50 b1 {t1[0]:.3f} ms  b32 {t32[0]:.3f} ms   (baseline)",
         f"student  {pr['student']:>8,} params  accuracy {sr['metric']['after']:.4f}  "
-        f"p50 b1 {s1[0]:.3f} ms  b32 {s32[0]:.3f} ms   ({pr['ratio']:.1f}x fewer, {loss:+.2f} points lost)",
+        f"p50 b1 {s1[0]:.3f} ms  b32 {s32[0]:.3f} ms   "
+        f"({pr['ratio']:.1f}x fewer, {loss:+.2f} points lost)",
         check(">= 4x fewer parameters", pr["ratio"] >= 4),
         check("<= 2 points accuracy lost", loss <= 2.0),
     ]
