@@ -62,6 +62,7 @@ def _print_run(run: Any) -> None:
         + (f" in {run.duration_s:.2f}s" if run.duration_s is not None else "")
         + f"; {run.cached_steps} of {len(run.steps)} steps cached",
         highlight=False,
+        soft_wrap=True,
     )
     if run.error:
         console.print(f"[red]{run.error}[/]", highlight=False)
@@ -86,6 +87,8 @@ def _run_live(start: Any, names: list[str]) -> Any:
             stop.set()
             t.join()
             live.update(view.render())
+    if not console.is_terminal:
+        console.print()
     return run
 
 
