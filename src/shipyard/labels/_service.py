@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from ..core import AlreadyExists, InvalidInput, new_id, utcnow, validate_name
 from ..core import is_id as _is_id
+from ..store import UTCDateTime
 from ._errors import (
     AnnotatorExcluded,
     AnnotatorNotFound,
@@ -488,10 +489,29 @@ class LabelsCore:
         now = utcnow()
         pg = self._db.backend == "postgresql"
         with self._db.write() as conn:
+            # one round trip: project counters, the member row, an unfinished task
+            pending_q = (
+                sa.select(A.c.row)
+                .where(A.c.project_id == p.id, A.c.annotator_id == aid, A.c.status == "assigned")
+                .limit(1)
+                .scalar_subquery()
+            )
             head = conn.execute(
-                sa.select(P.c.queue_version, P.c.n_tasks, P.c.n_gold, P.c.n_complete).where(
-                    P.c.id == p.id
+                sa.select(
+                    P.c.queue_version,
+                    P.c.n_tasks,
+                    P.c.n_gold,
+                    P.c.n_complete,
+                    M.c.cursor,
+                    M.c.queue_version.label("member_qv"),
+                    M.c.excluded,
+                    M.c.n_done,
+                    pending_q.label("pending"),
                 )
+                .select_from(
+                    P.outerjoin(M, sa.and_(M.c.project_id == P.c.id, M.c.annotator_id == aid))
+                )
+                .where(P.c.id == p.id)
             ).one()
             qv = head.queue_version
             regular = head.n_tasks - head.n_gold
@@ -500,11 +520,7 @@ class LabelsCore:
                 "n_complete": head.n_complete,
                 "progress": round(head.n_complete / regular, 6) if regular else 1.0,
             }
-            member = conn.execute(
-                sa.select(M.c.cursor, M.c.queue_version, M.c.excluded, M.c.n_done).where(
-                    M.c.project_id == p.id, M.c.annotator_id == aid
-                )
-            ).first()
+            member = None if head.excluded is None else head
             if member is None:
                 conn.execute(
                     M.insert(),
@@ -530,13 +546,9 @@ class LabelsCore:
                         "and gets no more tasks; a manager can re-include them",
                         details={"project": p.name, "annotator": str(annotator)},
                     )
-                cursor = member.cursor if member.queue_version == qv else -1
+                cursor = member.cursor if member.member_qv == qv else -1
                 done = member.n_done
-            pending = conn.execute(
-                sa.select(A.c.row)
-                .where(A.c.project_id == p.id, A.c.annotator_id == aid, A.c.status == "assigned")
-                .limit(1)
-            ).scalar()
+            pending = head.pending
             if pending is not None:
                 return self._served(p, int(pending), done, conn, progress)
             seen = sa.exists().where(
@@ -549,6 +561,23 @@ class LabelsCore:
             attempts.append((-1, True))
             if pg:
                 attempts.append((-1, False))
+            if pg:
+                for start, skip_locked in attempts:
+                    got = conn.execute(
+                        _PG_CLAIM_SKIP if skip_locked else _PG_CLAIM_WAIT,
+                        {
+                            "pid": p.id,
+                            "aid": aid,
+                            "start": start,
+                            "overlap": p.overlap,
+                            "qv": qv,
+                            "now": now,
+                        },
+                    ).first()
+                    if got is not None:
+                        return self._served(p, int(got.row), done, conn, progress)
+                    # none claimable, or the candidate filled up meanwhile: try the next pass
+                return None
             for start, skip_locked in attempts:
                 q = (
                     sa.select(T.c.row, T.c.position)
@@ -732,6 +761,46 @@ class LabelsCore:
                 .where(M.c.project_id == p.id, M.c.annotator_id == aid)
                 .values(n_skipped=M.c.n_skipped + 1)
             )
+
+
+_PG_CLAIM = """
+WITH cand AS (
+    SELECT t."row", t."position" FROM label_tasks AS t
+    WHERE t.project_id = :pid AND t.is_open AND t."position" > :start
+      AND NOT EXISTS (
+        SELECT 1 FROM label_annotations AS a
+        WHERE a.project_id = t.project_id AND a."row" = t."row" AND a.annotator_id = :aid)
+    ORDER BY t."position" LIMIT 1
+    FOR UPDATE OF t {lock}
+), upd AS (
+    UPDATE label_tasks AS t
+    SET n_assigned = t.n_assigned + 1, is_open = (t.is_gold OR t.n_assigned + 1 < :overlap)
+    FROM cand
+    WHERE t.project_id = :pid AND t."row" = cand."row"
+      AND (t.is_gold OR t.n_assigned < :overlap)
+    RETURNING t."row", cand."position"
+), ins AS (
+    INSERT INTO label_annotations (project_id, "row", annotator_id, status, is_gold, assigned_at)
+    SELECT :pid, upd."row", :aid, 'assigned', false, :now FROM upd
+    RETURNING "row"
+), mem AS (
+    UPDATE label_members
+    SET "cursor" = upd."position", queue_version = :qv, last_active_at = :now
+    FROM upd
+    WHERE label_members.project_id = :pid AND label_members.annotator_id = :aid
+    RETURNING 1
+)
+SELECT ins."row" FROM ins, (SELECT count(*) FROM mem) AS m
+"""
+# PostgreSQL claims a task in one round trip: lock a candidate (skipping rows other
+# annotators hold, or waiting for them on the last pass), bump its count only while it
+# is under the overlap, record the assignment and move the member's cursor.
+_PG_CLAIM_SKIP = sa.text(_PG_CLAIM.format(lock="SKIP LOCKED")).bindparams(
+    sa.bindparam("now", type_=UTCDateTime)
+)
+_PG_CLAIM_WAIT = sa.text(_PG_CLAIM.format(lock="")).bindparams(
+    sa.bindparam("now", type_=UTCDateTime)
+)
 
 
 def _gold_correct(kind: str, label: int | None, value: Any, gold: Any) -> bool:
