@@ -16,7 +16,7 @@ from ._model import (
     TrainingData,
 )
 from ._registry import GateOutcome, ModelRegistry, PromotionGate
-from ._signature import ColumnSpec, Signature, TensorSpec
+from ._signature import ColumnSpec, Signature, TensorSpec, to_columns
 from .flavors import Flavor, LoadedModel, SavedModel, available_flavors, register_flavor
 
 __all__ = [
@@ -42,4 +42,5 @@ __all__ = [
     "register_flavor",
     "resolve_dataset",
     "row_hashes",
+    "to_columns",
 ]
