@@ -77,3 +77,13 @@ def branchy(params: dict[str, Any], trial: Any) -> Any:
         return {"score": -params["alpha"]}
     assert set(params) == {"model", "depth", "leaf", "epochs"}, params
     return {"score": params["depth"] / 10 + params["leaf"]}
+
+
+def stubborn(params: dict[str, Any], trial: Any) -> dict[str, float]:
+    """Never looks at should_prune(): the driver has to stop it by force."""
+    score = 0.0
+    for step in range(40):
+        time.sleep(0.05)
+        score = params["x"] * (step + 1)
+        trial.report(score, step)
+    return {"score": score}

@@ -162,6 +162,28 @@ def test_pruning_decided_by_the_driver_stops_worker_processes(sqlite_ws: Any) ->
     assert len(study.trials()) == 8
 
 
+def test_a_trial_that_ignores_pruning_is_stopped_by_force(sqlite_ws: Any) -> None:
+    study = sqlite_ws.studies.create(
+        "stubborn",
+        obj.stubborn,
+        {"x": sy.uniform(0.0, 1.0)},
+        metric="score",
+        sampler="random",
+        pruner="median",
+        pruner_options={"n_startup_trials": 1, "n_warmup_steps": 0},
+        n_trials=4,
+        executor="local",
+        parallelism=1,
+        seed=2,
+    )
+    study.enqueue({"x": 0.9}, {"x": 0.1})  # x = 0.1 runs after x = 0.9: the median prunes it
+    study.optimize()
+    low = next(t for t in study.trials() if t.params["x"] == 0.1)
+    assert low.state == "pruned", low.error
+    assert low.last_step < 39
+    assert sqlite_ws.runs.get(low.run_id).status == "finished"
+
+
 def test_failures_are_recorded_and_the_study_continues(sqlite_ws: Any) -> None:
     study = sqlite_ws.studies.create(
         "fails",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._study import Study
 
 HEARTBEAT_S = 5.0
+PRUNE_GRACE_S = 10.0  # a pruned trial still running after this is stopped by force
 STALE_AFTER_S = 60.0
 _POLL_S = 0.004
 
@@ -69,6 +70,8 @@ class _Live:
     intermediate: dict[int, float] = field(default_factory=dict)
     user_attrs: dict[str, Any] = field(default_factory=dict)
     pruned_at: int | None = None
+    pruned_mono: float = 0.0
+    stop_forced: bool = False
     timed_out: bool = False
 
 
@@ -383,6 +386,13 @@ class Driver:
                 for msg in h.messages():
                     self._on_message(live, msg)
                 self._finish(live)
+            elif (
+                live.pruned_at is not None
+                and not live.stop_forced
+                and time.monotonic() - live.pruned_mono > PRUNE_GRACE_S
+            ):
+                live.stop_forced = True
+                h.cancel("pruned")
             elif timeout and not live.timed_out:
                 started = h.started_at
                 if started is not None and time.time() - started > timeout:
@@ -405,6 +415,11 @@ class Driver:
 
     def _on_report(self, live: _Live, step: int, value: float) -> bool:
         if live.pruned_at is not None:
+            if step > live.pruned_at + 1 and live.handle is not None and not live.stop_forced:
+                # the trial did not see the stop request (its objective ignores
+                # should_prune, or the executor cannot deliver it): stop it by force
+                live.stop_forced = True
+                live.handle.cancel("pruned")
             return True
         if step in live.intermediate:
             return False  # Optuna keeps the first value of a step
@@ -413,6 +428,7 @@ class Driver:
         live.run.log_metric(self.metrics[0], value, step=step)
         if self.prunes and len(self.metrics) == 1 and live.ot.should_prune():
             live.pruned_at = step
+            live.pruned_mono = time.monotonic()
             if live.handle is not None:
                 live.handle.request_stop()
             return True
@@ -427,17 +443,14 @@ class Driver:
         error = tb = None
         try:
             out = live.handle.result(0)
-        except TaskFailed as exc:
-            state, error, tb = "failed", exc.message, exc.remote_traceback
+        except (TaskFailed, TaskCancelled) as exc:
+            if live.stop_forced and not live.timed_out:
+                state, error, tb = "pruned", None, None
+            else:
+                state, error = "failed", exc.message
+                tb = exc.remote_traceback if isinstance(exc, TaskFailed) else None
             if live.timed_out:
                 error = f"trial {live.number} ran past the trial timeout of {st.trial_timeout_s:g}s"
-        except TaskCancelled as exc:
-            state, error = "failed", exc.message
-            if live.timed_out:
-                error = (
-                    f"trial {live.number} ran past the trial timeout of "
-                    f"{st.trial_timeout_s:g}s and was stopped"
-                )
         else:
             state = out["state"]
             if state == "complete":
