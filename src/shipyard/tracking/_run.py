@@ -361,13 +361,13 @@ class Run:
 
     def log_figure(self, figure: Any, name: str) -> Artifact:
         """Store a matplotlib figure (png/svg/pdf by extension) or a Plotly figure
-        (``.html`` self-contained page or ``.json``)."""
+        (``.html`` page loading Plotly.js from its CDN, or ``.json``)."""
         lower = name.lower()
         if hasattr(figure, "to_plotly_json"):
             if lower.endswith(".json"):
                 return self.log_text(figure.to_json(), name)
             if lower.endswith(".html"):
-                return self.log_text(figure.to_html(include_plotlyjs=True, full_html=True), name)
+                return self.log_text(figure.to_html(include_plotlyjs="cdn", full_html=True), name)
             raise InvalidInput(
                 f"cannot store a Plotly figure as {name!r}: use a name ending in .html or .json"
             )
