@@ -52,7 +52,10 @@ def test_tables_schema_validate_and_errors(tmp_path: Path) -> None:
     bad.loc[:2, "tenure_months"] = -5
     bad.to_parquet(tmp_path / "bad.parquet")
     (tmp_path / "schema.json").write_text(churn_schema().to_json())
-    assert invoke(home, "data", "schema", "churn", "--set", str(tmp_path / "schema.json")).exit_code == 0
+    assert (
+        invoke(home, "data", "schema", "churn", "--set", str(tmp_path / "schema.json")).exit_code
+        == 0
+    )
     r = invoke(home, "data", "commit", "churn", str(tmp_path / "churn.parquet"))
     assert r.exit_code == 0 and "100 rows" in r.output
     r = invoke(home, "data", "show", "churn")

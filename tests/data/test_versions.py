@@ -173,3 +173,15 @@ def test_versions_committed_inside_a_step_are_linked_from_it(sqlite_ws: Any) -> 
     }
     # lineage strings like "dataset_version:prepared@1" resolve through the service
     assert sqlite_ws.lineage.node("dataset_version:prepared@1") == v.lineage_node
+
+
+def test_version_digest_is_the_documented_canonical_hash(sqlite_ws: Any, tmp_path: Path) -> None:
+    import hashlib
+
+    src = _tree(tmp_path / "src")
+    v = sqlite_ws.datasets.commit("docs", src)
+    h = hashlib.sha256()
+    for f in sorted(v.files(), key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.size}\0{f.digest}\n".encode())
+        assert f.digest == "sha256:" + hashlib.sha256((src / f.path).read_bytes()).hexdigest()
+    assert v.digest == "sha256:" + h.hexdigest()

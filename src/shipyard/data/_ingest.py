@@ -21,8 +21,7 @@ import stat as statlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core import InvalidInput, StorageError
 from ..core._hashing import format_digest
@@ -47,9 +46,10 @@ SMALL_FILE = 256 * 1024
 FSYNC_EACH_MAX = 64  # above this many new blobs, one syncfs is cheaper than fsync each
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One file to store: where it is and what it will be called in the version."""
+class SourceFile(NamedTuple):
+    """One file to store: where it is and what it will be called in the version.
+
+    (Named tuples: a commit makes one per file, and they are cheap to create.)"""
 
     path: str  # absolute local path, or a path on ``fs``
     rel: str  # path inside the dataset version (POSIX separators)
@@ -58,8 +58,7 @@ class SourceFile:
     inode: int = 0
 
 
-@dataclass(frozen=True)
-class StoredFile:
+class StoredFile(NamedTuple):
     path: str
     size: int
     digest: str
@@ -67,13 +66,14 @@ class StoredFile:
 
 
 def media_type(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    dot = name.rfind(".")
-    return _media_type_of_suffix(name[dot:].lower() if dot > 0 else "")
+    dot = path.rfind(".")
+    suffix = path[dot:] if dot > path.rfind("/") + 1 else ""
+    return _media_type_of_suffix(suffix)
 
 
 @functools.lru_cache(maxsize=1024)
 def _media_type_of_suffix(suffix: str) -> str:
+    suffix = suffix.lower()
     if suffix == ".parquet":
         return "application/vnd.apache.parquet"
     guess, _ = mimetypes.guess_type("x" + suffix) if suffix else (None, None)
@@ -330,7 +330,7 @@ def store_local_files(
             writer is not None
             and hit is not None
             and hit[0] == (f.size, f.mtime_ns, f.inode)
-            and writer.touch(blobs.path(hit[1]))
+            and writer.touch(writer.blob_path(hit[1]))
         ):
             out[i] = StoredFile(f.rel, f.size, hit[1], media_type(f.rel))
             prog.add(f.size)
@@ -423,7 +423,7 @@ class _LocalWriter:
         return os.path.join(self.tmpdir, f"{self.prefix}{n}")
 
     def store(self, f: SourceFile, digest: str | None) -> tuple[str, int]:
-        if digest is not None and self.touch(self.blobs.path(digest)):
+        if digest is not None and self.touch(self.blob_path(digest)):
             return digest, f.size
         try:
             if f.size <= SMALL:
@@ -438,6 +438,10 @@ class _LocalWriter:
                 f"cannot write to the blob store {self.blobs.url}: {exc.strerror or exc}",
                 details={"blob_url": self.blobs.url},
             ) from None
+
+    def blob_path(self, digest: str) -> str:
+        """``BlobStore.path`` without re-validating a digest we computed ourselves."""
+        return f"{self.base}/{digest[7:9]}/{digest[9:]}"
 
     @staticmethod
     def touch(final: str) -> bool:

@@ -48,16 +48,30 @@ class FileEntry:
 
 
 def content_digest(entries: Sequence[Any]) -> str:
+    return _digest_of_table(_table(entries))
+
+
+def _digest_of_table(table: pa.Table) -> str:
+    """SHA-256 of ``path\0size\0digest\n`` for every row, computed column-wise."""
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return format_digest(hashlib.sha256(b"").hexdigest())
+    fields = pc.binary_join_element_wise(
+        table.column("path"),
+        pc.cast(table.column("size"), pa.string()),
+        table.column("digest"),
+        "\0",
+    )
+    lines = pc.binary_join_element_wise(fields, pa.scalar(""), "\n")  # field + "\n" + ""
     h = hashlib.sha256()
-    for e in entries:
-        h.update(f"{e.path}\0{e.size}\0{e.digest}\n".encode())
+    h.update("".join(lines.to_pylist()).encode())
     return format_digest(h.hexdigest())
 
 
-def encode(entries: Sequence[Any]) -> tuple[bytes, str]:
-    """Sorted Parquet bytes of *entries* and their content digest."""
+def _table(entries: Sequence[Any]) -> pa.Table:
     rows = sorted(entries, key=lambda e: e.path)
-    table = pa.table(
+    return pa.table(
         {
             "path": [e.path for e in rows],
             "size": [e.size for e in rows],
@@ -66,9 +80,14 @@ def encode(entries: Sequence[Any]) -> tuple[bytes, str]:
         },
         schema=SCHEMA,
     )
+
+
+def encode(entries: Sequence[Any]) -> tuple[bytes, str]:
+    """Sorted Parquet bytes of *entries* and their content digest."""
+    table = _table(entries)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue(), content_digest(rows)
+    return buf.getvalue(), _digest_of_table(table)
 
 
 def decode(data: bytes) -> pa.Table:
