@@ -158,3 +158,25 @@ def test_rest_export_and_reports(server: str) -> None:
     assert r.status_code == 422 and "format must be one of" in r.json()["error"]["message"]
     assert httpx.get(f"{server}/api/v1/export/reports/01ABC").status_code == 404
     assert np.isfinite(body["report"]["report"]["parity"]["max_abs_diff"])
+
+
+def test_ui_pages_show_the_report(server: str) -> None:
+    r = httpx.post(
+        f"{server}/api/v1/models/churn/versions/1/export", json={"dataset": "churn@1"}, timeout=120
+    )
+    body = r.json()
+    vid, src_id = body["version"]["id"], None
+    page = httpx.get(f"{server}/models/versions/{vid}/export")
+    assert page.status_code == 200
+    html = page.text
+    assert "How it was made" in html and 'id="export-report"' in html
+    assert "size (bytes)" in html and "latency batch 32 p50 / p95 (ms)" in html
+    assert "Parity on 200 rows" in html and "passed" in html
+    src = httpx.get(f"{server}/api/v1/models/churn/versions/1").json()
+    src_id = src["id"]
+    html = httpx.get(f"{server}/models/versions/{src_id}/export").text
+    assert f'href="/models/versions/{vid}">churn@2</a>' in html
+    rid = body["report"]["id"]
+    html = httpx.get(f"{server}/export/reports/{rid}").text
+    assert "onnx of" in html and "registered" in html
+    assert httpx.get(f"{server}/export/reports/01ABCDEFGHJKMNPQRSTVWXYZ00").status_code == 404

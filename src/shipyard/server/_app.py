@@ -40,6 +40,7 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.api.models",
     "shipyard.server.ui.models",
     "shipyard.server.api.export",
+    "shipyard.server.ui.export",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
