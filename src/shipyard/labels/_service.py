@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from ..core import AlreadyExists, InvalidInput, new_id, utcnow, validate_name
 from ..core import is_id as _is_id
-from ..store import UTCDateTime
+from ..store import JSONType, UTCDateTime
 from ._errors import (
     AnnotatorExcluded,
     AnnotatorNotFound,
@@ -674,51 +674,87 @@ class LabelsCore:
         now = utcnow()
         pg = self._db.backend == "postgresql"
         with self._db.write() as conn:
-            q = sa.select(A.c.status).where(
-                A.c.project_id == p.id, A.c.row == row, A.c.annotator_id == aid
-            )
             if pg:
-                q = q.with_for_update()
-            status = conn.execute(q).scalar()
-            self._check_assigned(p, row, annotator, status)
-            task = conn.execute(
-                T.update()
-                .where(T.c.project_id == p.id, T.c.row == row)
-                .values(n_done=T.c.n_done + 1)
-                .returning(T.c.n_done, T.c.is_gold, T.c.gold)
-            ).one()
-            conn.execute(
-                A.update()
-                .where(A.c.project_id == p.id, A.c.row == row, A.c.annotator_id == aid)
-                .values(
-                    status="submitted",
-                    label=label_idx,
-                    value=value_json,
-                    submitted_at=now,
-                    duration_ms=duration_ms,
-                    is_gold=task.is_gold,
+                # one round trip: mark the assignment submitted and count it on the task
+                task = conn.execute(
+                    _PG_SUBMIT,
+                    {
+                        "pid": p.id,
+                        "row": row,
+                        "aid": aid,
+                        "label": label_idx,
+                        "value": value_json,
+                        "now": now,
+                        "dur": duration_ms,
+                    },
+                ).first()
+                if task is None:
+                    status = conn.execute(
+                        sa.select(A.c.status).where(
+                            A.c.project_id == p.id, A.c.row == row, A.c.annotator_id == aid
+                        )
+                    ).scalar()
+                    self._check_assigned(p, row, annotator, status)
+                    raise AssertionError("unreachable: the assignment was not updated")
+            else:
+                status = conn.execute(
+                    sa.select(A.c.status).where(
+                        A.c.project_id == p.id, A.c.row == row, A.c.annotator_id == aid
+                    )
+                ).scalar()
+                self._check_assigned(p, row, annotator, status)
+                task = conn.execute(
+                    T.update()
+                    .where(T.c.project_id == p.id, T.c.row == row)
+                    .values(n_done=T.c.n_done + 1)
+                    .returning(T.c.n_done, T.c.is_gold, T.c.gold)
+                ).one()
+                conn.execute(
+                    A.update()
+                    .where(A.c.project_id == p.id, A.c.row == row, A.c.annotator_id == aid)
+                    .values(
+                        status="submitted",
+                        label=label_idx,
+                        value=value_json,
+                        submitted_at=now,
+                        duration_ms=duration_ms,
+                        is_gold=task.is_gold,
+                    )
                 )
-            )
-            correct = None
-            member_update: dict[str, Any] = {"n_done": M.c.n_done + 1, "last_active_at": now}
+            gold_seen = gold_correct = 0
             if task.is_gold and task.gold is not None:
-                correct = _gold_correct(p.kind, label_idx, value_json, task.gold)
-                member_update["gold_seen"] = M.c.gold_seen + 1
-                member_update["gold_correct"] = M.c.gold_correct + int(correct)
-            conn.execute(
-                M.update()
-                .where(M.c.project_id == p.id, M.c.annotator_id == aid)
-                .values(**member_update)
-            )
+                gold_seen = 1
+                gold_correct = int(_gold_correct(p.kind, label_idx, value_json, task.gold))
             completes = (not task.is_gold) and task.n_done == p.overlap
-            conn.execute(
-                P.update()
-                .where(P.c.id == p.id)
-                .values(
-                    n_annotations=P.c.n_annotations + 1,
-                    n_complete=P.c.n_complete + int(completes),
+            counters = {
+                "pid": p.id,
+                "aid": aid,
+                "now": now,
+                "gs": gold_seen,
+                "gc": gold_correct,
+                "c": int(completes),
+            }
+            if pg:
+                conn.execute(_PG_COUNT, counters)
+            else:
+                conn.execute(
+                    M.update()
+                    .where(M.c.project_id == p.id, M.c.annotator_id == aid)
+                    .values(
+                        n_done=M.c.n_done + 1,
+                        last_active_at=now,
+                        gold_seen=M.c.gold_seen + gold_seen,
+                        gold_correct=M.c.gold_correct + gold_correct,
+                    )
                 )
-            )
+                conn.execute(
+                    P.update()
+                    .where(P.c.id == p.id)
+                    .values(
+                        n_annotations=P.c.n_annotations + 1,
+                        n_complete=P.c.n_complete + int(completes),
+                    )
+                )
         return {"project_id": p.id, "row": row, "status": "submitted", "task_complete": completes}
 
     def _check_assigned(self, p: Project, row: int, annotator: Any, status: str | None) -> None:
@@ -801,6 +837,38 @@ _PG_CLAIM_SKIP = sa.text(_PG_CLAIM.format(lock="SKIP LOCKED")).bindparams(
 _PG_CLAIM_WAIT = sa.text(_PG_CLAIM.format(lock="")).bindparams(
     sa.bindparam("now", type_=UTCDateTime)
 )
+
+
+_PG_SUBMIT = sa.text("""
+WITH a AS (
+    UPDATE label_annotations
+    SET status = 'submitted', label = :label, value = :value, submitted_at = :now,
+        duration_ms = :dur,
+        is_gold = (SELECT is_gold FROM label_tasks WHERE project_id = :pid AND "row" = :row)
+    WHERE project_id = :pid AND "row" = :row AND annotator_id = :aid AND status = 'assigned'
+    RETURNING "row"
+)
+UPDATE label_tasks AS t SET n_done = t.n_done + 1
+FROM a
+WHERE t.project_id = :pid AND t."row" = a."row"
+RETURNING t.n_done, t.is_gold, t.gold
+""").bindparams(
+    sa.bindparam("now", type_=UTCDateTime),
+    sa.bindparam("value", type_=JSONType),
+)
+
+_PG_COUNT = sa.text("""
+WITH m AS (
+    UPDATE label_members
+    SET n_done = n_done + 1, last_active_at = :now, gold_seen = gold_seen + :gs,
+        gold_correct = gold_correct + :gc
+    WHERE project_id = :pid AND annotator_id = :aid
+    RETURNING 1
+)
+UPDATE label_projects
+SET n_annotations = n_annotations + 1, n_complete = n_complete + :c
+WHERE id = :pid
+""").bindparams(sa.bindparam("now", type_=UTCDateTime))
 
 
 def _gold_correct(kind: str, label: int | None, value: Any, gold: Any) -> bool:
