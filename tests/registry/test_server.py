@@ -185,3 +185,19 @@ def test_ui_pages(server: str, workspace: Any) -> None:
         f"{server}/models/versions/01ABCDEFGHJKMNPQRSTVWXYZ00", headers={"accept": "text/html"}
     )
     assert missing.status_code == 404
+
+
+@pytest.mark.browser
+def test_version_page_draws_lineage_and_slice_bars(server: str, workspace: Any, page: Any) -> None:
+    v = workspace.models.get("churn@1")
+    page.goto(f"{server}/models/versions/{v.id}")
+    page.wait_for_selector("#lineage .main-svg", timeout=15_000)
+    page.wait_for_selector(".slice-plot .main-svg", timeout=15_000)
+    assert page.locator(".slice-plot").count() == 2  # plan and tenure
+    labels = page.locator("#lineage text").evaluate_all("els => els.map(e => e.textContent)")
+    assert "churn@1" in labels and "churn" in labels
+    bars = page.locator(".slice-plot").first.locator("g.point").count()
+    assert bars == 2  # basic and pro
+    card = page.frame_locator("#card").locator("h1")
+    assert card.inner_text(timeout=15_000) == "Model card: churn@1"
+    assert page.console_errors == []
