@@ -236,3 +236,23 @@ def test_exported_pipeline_takes_dataframes(
         churn_pipeline.predict_proba(X.head(20)),
         atol=1e-5,
     )
+
+
+def test_reports_and_lineage_on_every_backend(ws: Any) -> None:
+    """The report table, the stored ONNX bytes and the lineage edge on each backend pair."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    ws.models.register("lin", LogisticRegression().fit(X, y), input_example=X[:3])
+    v = sy.export.to_onnx("lin@1", dataset=(X, y), ws=ws, benchmark=False)
+    (rep,) = sy.export.reports("lin@1", ws=ws)
+    assert (rep.operation, rep.status, rep.result) == ("onnx", "registered", "lin@2")
+    assert sy.export.Exports(ws).get_report(rep.id).report["parity"]["passed"]
+    import onnx
+
+    onnx.checker.check_model(onnx.load_from_string(ws.models.model_bytes(v)))
+    np.testing.assert_allclose(
+        ws.models.load(v).predict_proba(X), ws.models.load("lin@1").predict_proba(X), atol=1e-5
+    )
+    assert ("lin@1", "exported_from") in _edges(ws, v)
