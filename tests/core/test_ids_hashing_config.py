@@ -57,3 +57,17 @@ def test_settings_precedence(tmp_path: Path) -> None:
     assert s3.db_backend == "sqlite" and s3.blob_backend == "file"
     with pytest.raises(TypeError, match="unknown settings: bogus"):
         Settings.load(environ={}, bogus=1)
+
+
+def test_forked_children_make_distinct_ids() -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    with ctx.Pool(4) as pool:
+        batches = pool.map(_ids_in_child, range(4))
+    all_ids = [i for b in batches for i in b] + [new_id() for _ in range(100)]
+    assert len(set(all_ids)) == len(all_ids)
+
+
+def _ids_in_child(_: int) -> list[str]:
+    return [new_id() for _ in range(100)]

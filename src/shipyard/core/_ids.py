@@ -7,6 +7,7 @@ ordering by id is ordering by creation time.
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 
@@ -16,6 +17,18 @@ _lock = threading.Lock()
 _last_ms = -1
 _last_rand = 0
 ID_LENGTH = 26
+# Ids need uniqueness, not secrecy: a per-process generator seeded from the OS avoids a
+# system call per id; it is reseeded in every forked child so children never collide.
+_rng = random.Random(os.urandom(32))
+
+
+def _reseed() -> None:
+    global _rng, _last_ms
+    _rng = random.Random(os.urandom(32))
+    _last_ms = -1
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def _encode(value: int, length: int) -> str:
@@ -36,9 +49,9 @@ def new_id() -> str:
             _last_rand += 1
             if _last_rand >= 1 << 80:  # pragma: no cover - 2**80 ids in one ms
                 ms += 1
-                _last_rand = int.from_bytes(os.urandom(10), "big") >> 1
+                _last_rand = _rng.getrandbits(79)
         else:
-            _last_rand = int.from_bytes(os.urandom(10), "big") >> 1
+            _last_rand = _rng.getrandbits(79)
         _last_ms = ms
         return _encode(ms, 10) + _encode(_last_rand, 16)
 
