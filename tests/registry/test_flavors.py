@@ -196,3 +196,23 @@ def test_missing_library_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(_registry, "_instances", {})
     with pytest.raises(MissingExtra, match=r"pip install 'shipyard\[torch\]'"):
         _registry.get_flavor("pytorch")
+
+
+def test_onnx_multi_input_graph_takes_columns_and_dataframes(sqlite_ws: Any) -> None:
+    import pandas as pd
+    from onnx import TensorProto, helper
+
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [None, 1])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [None, 1])
+    out = helper.make_tensor_value_info("sum", TensorProto.FLOAT, [None, 1])
+    graph = helper.make_graph([helper.make_node("Add", ["a", "b"], ["sum"])], "add", [a, b], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    v = sqlite_ws.models.register("adder", model)
+    assert v.signature is not None and v.signature.column_names == ["a", "b"]
+    p = sqlite_ws.models.load("adder")
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [10.0, 20.0]})
+    assert p.predict(frame).ravel().tolist() == [11.0, 22.0]
+    assert p.predict({"a": [1, 2], "b": [3, 4]}).ravel().tolist() == [4.0, 6.0]
+    with pytest.raises(InvalidInput, match="missing column 'b'"):
+        p.predict({"a": [1.0]})

@@ -61,6 +61,8 @@ class OnnxFlavor(Flavor):
                 spec = inputs[0]
                 want = np.dtype(_ONNX_TYPES.get(spec.type, "float32"))
                 return {spec.name: columns_to_matrix(x, want)}
+            if hasattr(x, "columns") and type(x).__module__.startswith("pandas"):
+                x = {str(c): x[c].to_numpy() for c in x.columns}
             if not isinstance(x, dict):
                 raise InvalidInput(
                     f"this ONNX model has {len(inputs)} inputs "
