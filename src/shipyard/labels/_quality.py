@@ -542,6 +542,28 @@ class LabelsQuality(LabelsCore):
         return counts, labels, conf
 
     # ------------------------------------------------------------------ review
+    def _consensus(self, p: Project, row: int) -> Any:
+        """The majority answer of one task's annotators (the medoid for regions)."""
+        excluded = self._excluded(p)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(A.c.annotator_id, A.c.label, A.c.value).where(
+                    A.c.project_id == p.id, A.c.row == row, A.c.status == "submitted"
+                )
+            ).all()
+        rows = [r for r in rows if r.annotator_id not in excluded]
+        if not rows:
+            return None
+        if p.kind in ("text_spans", "bounding_boxes"):
+            per = {r.annotator_id: r.value or [] for r in rows}
+            best, _ = medoid(per, p.kind)
+            return per[best]
+        if p.kind == "classification":
+            votes = np.bincount([r.label for r in rows], minlength=len(p.classes))
+            return p.classes[int(np.argmax(votes))]
+        counts = pd.Series([c for r in rows for c in (r.value or [])]).value_counts()
+        return sorted(c for c, k in counts.items() if k * 2 > len(rows))
+
     def send_to_review(self, project: str | Project, rows: Any, note: str | None = None) -> int:
         """Put tasks in the reviewer queue; returns how many were added."""
         p = self._static_project(project)
@@ -625,10 +647,7 @@ class LabelsQuality(LabelsCore):
         task = self.task(p, row)
         answer = value if value is not None else label
         if answer is None:
-            agg = self.aggregate(
-                p, "majority" if p.kind != "text_spans" and p.kind != "bounding_boxes" else "medoid"
-            )
-            current = agg.loc[row, "label"]
+            current = self._consensus(p, row)
             if current is None:
                 raise InvalidInput(
                     f"task {row} of {p.name!r} has no annotations to accept; give the label"
