@@ -169,3 +169,35 @@ def test_a_live_driver_is_not_taken_over(sqlite_ws: Any) -> None:
         .scalar()
     )
     assert row is None
+
+
+def test_an_interrupted_study_requeues_its_running_trial(sqlite_ws: Any) -> None:
+    calls = {"n": 0}
+
+    def objective(params: dict[str, Any], trial: Any) -> dict[str, float]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return {"score": params["x"]}
+
+    study = sqlite_ws.studies.create(
+        "ctrl-c",
+        objective,
+        {"x": sy.uniform(0, 1)},
+        metric="score",
+        n_trials=5,
+        executor="inline",
+        seed=0,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize()
+    assert study.status == "interrupted"
+    trials = study.trials()
+    assert [t.state for t in trials] == ["complete", "complete", "waiting"]
+    assert trials[2].source == "requeued" and trials[2].run_id is None
+    study.resume()
+    trials = study.trials()
+    assert [t.state for t in trials] == ["complete"] * 5
+    assert trials[2].attempts == 2 and trials[2].run_id
+    killed = [r for r in sqlite_ws.runs.search(experiments=["ctrl-c"]) if r.status == "killed"]
+    assert len(killed) == 1 and "re-queued" in killed[0].error
