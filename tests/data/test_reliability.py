@@ -181,9 +181,9 @@ def test_hash_cache_rehashes_only_changed_files(
     calls: list[str] = []
     original = _ingest._LocalWriter._store_small
 
-    def counting(self: Any, path: str) -> Any:
+    def counting(self: Any, path: str, *args: Any) -> Any:
         calls.append(path)
-        return original(self, path)
+        return original(self, path, *args)
 
     monkeypatch.setattr(_ingest._LocalWriter, "_store_small", counting)
     time.sleep(0.01)

@@ -15,6 +15,7 @@ import errno
 import functools
 import glob as globlib
 import hashlib
+import itertools
 import mimetypes
 import os
 import stat as statlib
@@ -408,7 +409,7 @@ class _LocalWriter:
         self.blobs = blobs
         self.tmpdir = os.path.join(blobs.root, "tmp")
         self.prefix = f"{os.getpid()}-{os.urandom(4).hex()}-"
-        self.counter = 0
+        self.counter = itertools.count(1)
         self.lock = threading.Lock()
         self.wrote = False
         self.written: list[str] = []  # the first few blobs written, to fsync one by one
@@ -417,17 +418,14 @@ class _LocalWriter:
             os.makedirs(os.path.join(base, f"{i:02x}"), exist_ok=True)
 
     def _tmp(self) -> str:
-        with self.lock:
-            self.counter += 1
-            n = self.counter
-        return os.path.join(self.tmpdir, f"{self.prefix}{n}")
+        return f"{self.tmpdir}/{self.prefix}{next(self.counter)}"  # count() is atomic
 
     def store(self, f: SourceFile, digest: str | None) -> tuple[str, int]:
         if digest is not None and self.touch(self.blob_path(digest)):
             return digest, f.size
         try:
             if f.size <= SMALL:
-                return self._store_small(f.path)
+                return self._store_small(f.path, f.size)
             return self._store_large(f.path)
         except InvalidInput:
             raise
@@ -455,9 +453,18 @@ class _LocalWriter:
         except OSError:
             return os.path.exists(final)
 
-    def _store_small(self, path: str) -> tuple[str, int]:
-        with open(path, "rb", buffering=0) as src:
-            data = src.read()
+    def _store_small(self, path: str, size: int) -> tuple[str, int]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            # one sized read: a short read of a regular file means end of file
+            data = os.read(fd, size + 1)
+            if len(data) > size:  # it grew since the scan: read the rest
+                parts = [data]
+                while chunk := os.read(fd, CHUNK):
+                    parts.append(chunk)
+                data = b"".join(parts)
+        finally:
+            os.close(fd)
         hexdigest = hashlib.sha256(data).hexdigest()
         digest = format_digest(hexdigest)
         final = f"{self.base}/{hexdigest[:2]}/{hexdigest[2:]}"
