@@ -201,3 +201,22 @@ def test_an_interrupted_study_requeues_its_running_trial(sqlite_ws: Any) -> None
     assert trials[2].attempts == 2 and trials[2].run_id
     killed = [r for r in sqlite_ws.runs.search(experiments=["ctrl-c"]) if r.status == "killed"]
     assert len(killed) == 1 and "re-queued" in killed[0].error
+
+
+def test_garbage_collection_keeps_the_stored_objective(sqlite_ws: Any) -> None:
+    from shipyard.store._gc import collect_garbage, referenced_digests
+
+    study = sqlite_ws.studies.create(
+        "kept",
+        obj.quadratic,
+        {"x": sy.uniform(0, 1)},
+        metric="score",
+        n_trials=1,
+        executor="inline",
+    )
+    assert study.objective_digest in referenced_digests(sqlite_ws.db, sqlite_ws.blobs)
+    orphan = sqlite_ws.blobs.put_bytes(b"nothing refers to this")
+    collect_garbage(sqlite_ws.db, sqlite_ws.blobs, dry_run=False, grace_seconds=0)
+    assert not sqlite_ws.blobs.exists(orphan)
+    assert sqlite_ws.blobs.exists(study.objective_digest)
+    assert sqlite_ws.studies.get("kept").resume().counts() == {"complete": 1}
