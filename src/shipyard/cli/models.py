@@ -288,7 +288,8 @@ def promote(
     )
     state = "forced" if p.forced else "promoted"
     console.print(
-        f"[green]{state}[/] {p.version} → {alias} ({len(p.checks)} checks, {len(p.failed_checks)} failed)"
+        f"[green]{state}[/] {p.version} → {alias} "
+        f"({len(p.checks)} checks, {len(p.failed_checks)} failed)"
     )
 
 
