@@ -93,9 +93,7 @@ def main() -> None:
                     .values(updated_at=sy.core.utcnow())
                 )
         bare = n / (time.perf_counter() - t0)
-        print(
-            f"alias moves (SQLite)  {moves:9.0f} /s   baseline bare UPDATE txn {bare:9.0f} /s"
-        )
+        print(f"alias moves (SQLite)  {moves:9.0f} /s   baseline bare UPDATE txn {bare:9.0f} /s")
 
 
 if __name__ == "__main__":
