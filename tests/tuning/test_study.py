@@ -275,6 +275,25 @@ def test_trial_timeout_stops_a_hanging_trial(sqlite_ws: Any) -> None:
     assert by_t[120.0].duration_s < 60
 
 
+def test_study_timeout_stops_starting_trials(sqlite_ws: Any) -> None:
+    study = sqlite_ws.studies.create(
+        "timed",
+        obj.sleeper,
+        {"t": sy.choice([0.2, 0.25])},
+        metric="score",
+        sampler="random",
+        n_trials=100,
+        executor="inline",
+        timeout=1.0,
+    )
+    study.optimize()
+    assert study.status == "stopped"
+    assert study.error == "stopped after the study timeout of 1s"
+    n = len(study.trials())
+    assert 2 <= n < 20
+    assert all(t.state == "complete" for t in study.trials())
+
+
 def test_parallel_trials_on_local_processes(sqlite_ws: Any) -> None:
     study = sqlite_ws.studies.create(
         "parallel",

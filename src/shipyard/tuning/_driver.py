@@ -110,6 +110,7 @@ class Driver:
         self._successes = 0
         self._failures: list[tuple[int, str, str]] = []
         self._stop_reason: str | None = None
+        self._deadline: float | None = None
         self._pipeline = _is_pipeline(objective)
         self._pass_trial = _takes_trial(objective)
 
@@ -240,13 +241,12 @@ class Driver:
         return get_executor(name, **opts)
 
     def _loop(self, executor: Any) -> None:
-        deadline = time.monotonic() + self.study.timeout_s if self.study.timeout_s else None
+        timeout = self.study.timeout_s
+        self._deadline = time.monotonic() + timeout if timeout else None
         parallelism = self.study.parallelism
         while True:
             self._beat()
-            if deadline is not None and time.monotonic() > deadline and self._stop_reason is None:
-                self._stop_reason = "timeout"
-            while len(self.live) < parallelism and self._stop_reason is None and self._can_start():
+            while len(self.live) < parallelism and self._can_start():
                 self._start(executor)
                 self._pump()  # inline trials finished inside submit
             if not self.live:
@@ -256,6 +256,11 @@ class Driver:
                 self._wake.clear()
 
     def _can_start(self) -> bool:
+        if self._stop_reason is not None:
+            return False
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._stop_reason = "timeout"
+            return False
         if self.waiting:
             return True
         if self.study.sampler == "grid" and not self._grid:
