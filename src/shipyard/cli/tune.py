@@ -31,6 +31,9 @@ def ls(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> Non
     if as_json:
         print_json(rows)
         return
+    if not rows:
+        console.print("no studies yet: create one with ws.studies.create(...) and optimize it")
+        return
     print_table(
         "Studies",
         ["name", "status", "metric", "search", "trials", "best"],
