@@ -2,7 +2,16 @@
 
 >>> import shipyard as sy
 >>> ws = sy.Workspace()          # ./.shipyard: SQLite + a local blob folder
+
+The foundation (Workspace, errors, references) is imported eagerly; each service's
+public names are imported on first use, so ``import shipyard`` stays cheap for worker
+processes and the command line.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from ._workspace import Workspace
@@ -22,82 +31,133 @@ from .core import (
     StorageError,
     parse_ref,
 )
-from .features import (
-    Entity,
-    Feature,
-    FeatureService,
-    FeatureView,
-    OnDemandFeatureView,
-    on_demand,
-)
-from .compute import Resources
-from .pipelines import pipeline, step
-from .evaluation import (
-    Directional,
-    EvaluationReport,
-    Invariance,
-    MinimumFunctionality,
-    Suite,
-    evaluate,
-)
-from .registry import GateFailed, ModelVersion, Predictor, Signature
 from .store import Graph, Node
-from .tracking import Run, autolog
-from .tuning import Trial, TrialPruned, choice, integer, loguniform, uniform
+
+# name -> module that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ["Entity", "Feature", "FeatureService", "FeatureView", "OnDemandFeatureView", "on_demand"],
+        "shipyard.features",
+    ),
+    "Resources": "shipyard.compute",
+    **dict.fromkeys(["pipeline", "step"], "shipyard.pipelines"),
+    **dict.fromkeys(
+        [
+            "Directional",
+            "EvaluationReport",
+            "Invariance",
+            "MinimumFunctionality",
+            "Suite",
+            "evaluate",
+        ],
+        "shipyard.evaluation",
+    ),
+    **dict.fromkeys(["GateFailed", "ModelVersion", "Predictor", "Signature"], "shipyard.registry"),
+    **dict.fromkeys(["Run", "autolog"], "shipyard.tracking"),
+    **dict.fromkeys(
+        ["Trial", "TrialPruned", "choice", "integer", "loguniform", "uniform"], "shipyard.tuning"
+    ),
+}
+_SUBMODULES = frozenset(
+    {
+        "export",
+        "data",
+        "labels",
+        "features",
+        "pipelines",
+        "compute",
+        "tracking",
+        "tuning",
+        "registry",
+        "evaluation",
+        "store",
+        "core",
+    }
+)
+
+if TYPE_CHECKING:
+    from .compute import Resources
+    from .evaluation import (
+        Directional,
+        EvaluationReport,
+        Invariance,
+        MinimumFunctionality,
+        Suite,
+        evaluate,
+    )
+    from .features import (
+        Entity,
+        Feature,
+        FeatureService,
+        FeatureView,
+        OnDemandFeatureView,
+        on_demand,
+    )
+    from .pipelines import pipeline, step
+    from .registry import GateFailed, ModelVersion, Predictor, Signature
+    from .tracking import Run, autolog
+    from .tuning import Trial, TrialPruned, choice, integer, loguniform, uniform
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __all__ = [
     "AlreadyExists",
     "BlobCorrupted",
-    "Directional",
-    "EvaluationReport",
-    "GateFailed",
-    "Invariance",
-    "MinimumFunctionality",
-    "ModelVersion",
-    "Predictor",
-    "Signature",
-    "Suite",
-    "evaluate",
     "ConfigurationError",
     "Conflict",
+    "Directional",
     "Entity",
+    "EvaluationReport",
     "Feature",
     "FeatureService",
     "FeatureView",
+    "GateFailed",
     "Graph",
     "InvalidInput",
     "InvalidReference",
+    "Invariance",
+    "MinimumFunctionality",
     "MissingExtra",
+    "ModelVersion",
     "Node",
     "NotFound",
     "OnDemandFeatureView",
+    "Predictor",
     "Ref",
-    "Run",
     "Resources",
+    "Run",
     "Settings",
     "ShipyardError",
     "ShipyardWarning",
+    "Signature",
     "StorageError",
+    "Suite",
     "Trial",
     "TrialPruned",
     "Workspace",
     "__version__",
+    "autolog",
     "choice",
+    "evaluate",
     "integer",
     "loguniform",
-    "autolog",
     "on_demand",
     "parse_ref",
     "pipeline",
     "step",
     "uniform",
 ]
-
-
-def __getattr__(name: str) -> object:
-    """Submodules loaded on first use: ``sy.export``."""
-    if name == "export":
-        import importlib
-
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

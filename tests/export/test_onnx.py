@@ -220,11 +220,6 @@ def test_other_bad_inputs(sqlite_ws: Any, churn: pd.DataFrame, churn_pipeline: A
         sy.export.to_onnx("missing@1", ws=ws)
 
 
-@pytest.mark.xfail(
-    reason="the registry's ONNX flavor feeds multi-input graphs only from dicts of columns, "
-    "and the signature now passes matching DataFrames through unchanged",
-    strict=False,
-)
 def test_exported_pipeline_takes_dataframes(
     sqlite_ws: Any, churn: pd.DataFrame, churn_pipeline: Any
 ) -> None:

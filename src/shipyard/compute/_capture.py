@@ -44,7 +44,9 @@ class _ThreadRouter(io.TextIOBase):
 
     def write(self, s: str) -> int:
         target: Any = getattr(self.local, "target", None) or self.fallback
-        return int(target.write(s))
+        written = target.write(s)
+        # Some streams (Ray's worker stdout among them) return None from write().
+        return len(s) if written is None else int(written)
 
     def flush(self) -> None:
         target: Any = getattr(self.local, "target", None) or self.fallback
