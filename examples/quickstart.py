@@ -48,6 +48,7 @@ def _load(name: str) -> ModuleType | None:
     spec = importlib.util.spec_from_file_location(f"shipyard_demo_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # steps pickle their own functions by value
     spec.loader.exec_module(module)
     return module
 
