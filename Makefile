@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(PY)
 	@touch $@
 
 $(DEVSTAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[dev,postgres,s3,redis,torch,ray]'
+	$(PIP) install -q -e '.[dev,postgres,s3,redis,torch,ray,tuning,export,lightgbm]'
 	@touch $@ $(STAMP)
 
 install: $(STAMP)
