@@ -36,6 +36,8 @@ STAGES: list[tuple[str, str]] = [
     ("tuning", "Tuning: TPE + ASHA in parallel trials"),
     ("registry", "Registry: evaluate, promote champion, a gate refuses a weaker model"),
     ("export", "Export: ONNX, quantized, registered"),
+    ("serving", "Serving: the champion behind the model server, traffic from both periods"),
+    ("monitoring", "Monitoring: drift in the served traffic, an alert, retraining"),
 ]
 
 console = Console()
