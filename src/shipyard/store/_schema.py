@@ -39,6 +39,7 @@ TABLE_MODULES: list[str] = [
     "shipyard.evaluation.tables",
     "shipyard.tuning.tables",
     "shipyard.export.tables",
+    "shipyard.monitoring.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
 
