@@ -181,6 +181,13 @@ class Workspace:
 
         return FeatureStore(self)
 
+    @cached_property
+    def deployments(self) -> Any:
+        """Model servers and what they serve (:class:`shipyard.serving.Deployments`)."""
+        from .serving import Deployments
+
+        return Deployments(self)
+
     # --------------------------------------------------------------- info
     def info(self) -> dict[str, Any]:
         """Where the workspace is, which backends, the schema version and object counts."""

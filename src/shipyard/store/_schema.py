@@ -40,6 +40,7 @@ TABLE_MODULES: list[str] = [
     "shipyard.tuning.tables",
     "shipyard.export.tables",
     "shipyard.monitoring.tables",
+    "shipyard.serving.tables",
 ]
 """Every module that registers tables on :data:`shipyard.store.metadata`."""
 

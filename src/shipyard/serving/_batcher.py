@@ -1,0 +1,239 @@
+"""Adaptive batching: per-model queue, batches counted in rows, AIMD batch size.
+
+Requests are put on a bounded queue; one asyncio task takes rows until the current
+target size (never more than ``max_batch_size`` rows) or until ``max_latency_ms``
+passed since the first row waited, concatenates them and runs the model in a thread.
+A request with more rows than ``max_batch_size`` is split into chunks that each fit.
+The target grows by ``step`` rows while batches finish within ``target_latency_ms``
+and shrinks by 10% when one misses it (Clipper's AIMD).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class Overloaded(Exception):
+    """The request was refused: ``reason`` is ``queue_full`` or ``deadline``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def n_rows(inputs: Any) -> int:
+    if isinstance(inputs, dict):
+        for v in inputs.values():
+            return len(v)
+        return 0
+    return len(inputs)
+
+
+def take(inputs: Any, start: int, stop: int) -> Any:
+    if isinstance(inputs, dict):
+        return {k: v[start:stop] for k, v in inputs.items()}
+    return inputs[start:stop]
+
+
+def concat(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return np.concatenate(parts)
+
+
+def concat_outputs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+@dataclass
+class _Item:
+    inputs: Any
+    rows: int
+    future: asyncio.Future[dict[str, np.ndarray]]
+    deadline: float
+
+
+@dataclass
+class BatchConfig:
+    max_batch_size: int = 64
+    max_latency_ms: float = 5.0
+    target_latency_ms: float = 50.0
+    max_queue: int = 1024
+    timeout_ms: float = 5000.0
+    step: int = 4
+    enabled: bool = True
+
+
+class Batcher:
+    """The batching queue of one loaded model version."""
+
+    def __init__(
+        self,
+        predict: Callable[[Any], dict[str, np.ndarray]],
+        executor: Executor,
+        config: BatchConfig,
+        on_batch: Callable[[int, float], None] | None = None,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self.predict = predict
+        self.executor = executor
+        self.config = config
+        self.on_batch = on_batch
+        self.on_depth = on_depth
+        self.target = max(1, min(config.max_batch_size, config.step * 2))
+        self._pending: collections.deque[_Item] = collections.deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.max_rows_seen = 0
+        self.batches = 0
+        self.rows = 0
+        self._ewma_row_s = 0.0
+
+    # ------------------------------------------------------------------ public
+    @property
+    def depth(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        if self._task is None and self.config.enabled:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def submit(self, inputs: Any, timeout_ms: float | None = None) -> dict[str, np.ndarray]:
+        rows = n_rows(inputs)
+        cfg = self.config
+        if not cfg.enabled:
+            return await self._call(inputs, rows)
+        timeout = (timeout_ms if timeout_ms is not None else cfg.timeout_ms) / 1000.0
+        now = time.monotonic()
+        if len(self._pending) >= cfg.max_queue:
+            raise Overloaded("queue_full", f"queue full ({cfg.max_queue} requests waiting)")
+        queued_rows = sum(i.rows for i in self._pending)
+        expected = (queued_rows + rows) * self._ewma_row_s
+        if self._ewma_row_s and expected > timeout:
+            raise Overloaded(
+                "deadline",
+                f"deadline: the queue needs about {expected * 1000:.0f} ms, "
+                f"more than the {timeout * 1000:.0f} ms allowed",
+            )
+        loop = asyncio.get_running_loop()
+        limit = cfg.max_batch_size
+        futures = []
+        for start in range(0, max(rows, 1), limit):
+            part = take(inputs, start, start + limit) if rows > limit else inputs
+            fut: asyncio.Future[dict[str, np.ndarray]] = loop.create_future()
+            self._pending.append(_Item(part, n_rows(part), fut, now + timeout))
+            futures.append(fut)
+        if self.on_depth:
+            self.on_depth(len(self._pending))
+        self._wake.set()
+        results = await asyncio.gather(*futures)
+        return concat_outputs(list(results))
+
+    # ------------------------------------------------------------------ internals
+    async def _call(self, inputs: Any, rows: int) -> dict[str, np.ndarray]:
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        out = await loop.run_in_executor(self.executor, self.predict, inputs)
+        if self.on_batch:
+            self.on_batch(rows, time.perf_counter() - t0)
+        return out
+
+    async def _loop(self) -> None:
+        cfg = self.config
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            first_wait = time.monotonic()
+            # collect until the target is reached or the oldest row waited long enough
+            while (
+                sum(i.rows for i in self._pending) < self.target
+                and not self._closing
+                and (time.monotonic() - first_wait) * 1000 < cfg.max_latency_ms
+            ):
+                self._wake.clear()
+                remaining = cfg.max_latency_ms / 1000 - (time.monotonic() - first_wait)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), max(remaining, 0))
+                except TimeoutError:
+                    break
+            batch: list[_Item] = []
+            rows = 0
+            now = time.monotonic()
+            while self._pending:
+                item = self._pending[0]
+                if batch and rows + item.rows > self.target:
+                    break
+                self._pending.popleft()
+                if item.future.cancelled():
+                    continue
+                if now > item.deadline:
+                    item.future.set_exception(
+                        Overloaded("deadline", "deadline: the request waited past its timeout")
+                    )
+                    continue
+                batch.append(item)
+                rows += item.rows
+            if self.on_depth:
+                self.on_depth(len(self._pending))
+            if not batch:
+                continue
+            await self._run_batch(batch, rows)
+
+    async def _run_batch(self, batch: list[_Item], rows: int) -> None:
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        try:
+            inputs = concat([i.inputs for i in batch])
+            out = await loop.run_in_executor(self.executor, self.predict, inputs)
+        except Exception as exc:
+            for i in batch:
+                if not i.future.done():
+                    i.future.set_exception(exc)
+            return
+        elapsed = time.perf_counter() - t0
+        self.max_rows_seen = max(self.max_rows_seen, rows)
+        self.batches += 1
+        self.rows += rows
+        per_row = elapsed / max(rows, 1)
+        self._ewma_row_s = (
+            per_row if not self._ewma_row_s else 0.8 * self._ewma_row_s + 0.2 * per_row
+        )
+        # AIMD
+        cfg = self.config
+        if elapsed * 1000 <= cfg.target_latency_ms:
+            self.target = min(cfg.max_batch_size, self.target + cfg.step)
+        else:
+            self.target = max(1, int(self.target * 0.9))
+        if self.on_batch:
+            self.on_batch(rows, elapsed)
+        start = 0
+        for i in batch:
+            if not i.future.done():
+                i.future.set_result({k: v[start : start + i.rows] for k, v in out.items()})
+            start += i.rows

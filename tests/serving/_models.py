@@ -1,0 +1,19 @@
+"""Models for the serving tests (importable by class path)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+
+class SlowSum:
+    """Sums columns x and y; sleeps per call, so that requests pile up."""
+
+    def __init__(self, delay: float = 0.02) -> None:
+        self.delay = delay
+
+    def predict(self, data: Any) -> np.ndarray:
+        time.sleep(self.delay)
+        return np.asarray(data["x"], dtype=float) + np.asarray(data["y"], dtype=float)
