@@ -182,6 +182,13 @@ class Workspace:
         return FeatureStore(self)
 
     @cached_property
+    def monitors(self) -> Any:
+        """Monitors: drift, live performance, health, alerts (:class:`shipyard.monitoring.Monitors`)."""
+        from .monitoring import Monitors
+
+        return Monitors(self)
+
+    @cached_property
     def deployments(self) -> Any:
         """Model servers and what they serve (:class:`shipyard.serving.Deployments`)."""
         from .serving import Deployments
