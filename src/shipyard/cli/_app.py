@@ -138,3 +138,4 @@ for _module, _name in SUBCOMMANDS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
 
 app.command("scheduler")(importlib.import_module("shipyard.cli.pipelines").scheduler)
+app.command("serve")(importlib.import_module("shipyard.cli.serve").serve)

@@ -8,6 +8,7 @@ adaptive batching, Prometheus metrics, prediction logging and zero-downtime swap
 from ._batcher import BatchConfig, Overloaded
 from ._deployments import Deployment, Deployments
 from ._metrics import ServerMetrics
+from ._package import package, pinned_requirements
 from ._predlog import PredictionLogger
 from ._run import serve
 from ._server import ModelServer, create_server
@@ -21,5 +22,7 @@ __all__ = [
     "PredictionLogger",
     "ServerMetrics",
     "create_server",
+    "package",
+    "pinned_requirements",
     "serve",
 ]
