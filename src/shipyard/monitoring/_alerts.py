@@ -62,6 +62,8 @@ class Rule:
             v = None if col is None else col.get(self.metric)
         else:
             v = metrics.get(self.metric)
+            if self.metric == "down_s" and metrics.get("server_up"):
+                return -1.0  # up: a "down for …" rule does not hold, whatever its duration
         if v is None:
             return None
         return float(v)

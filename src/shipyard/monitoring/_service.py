@@ -480,6 +480,7 @@ class Monitors:
         down = self._probe(m)
         if down is not None:
             metrics["down_s"] = down["down_s"]
+            metrics["server_up"] = bool(down["up"])
         status = "no_data" if table.num_rows == 0 else ("drift" if drift.dataset_drift else "ok")
         check_id = new_id()
         now = utcnow()
@@ -531,7 +532,7 @@ class Monitors:
                 f"no data: no prediction logs of {m.model} between {start.isoformat()} "
                 f"and {end.isoformat()}"
             )
-        check["alerts"] = self._evaluate_alerts(m, check_id, metrics, check, table, now)
+        check["alerts"] = self._evaluate_alerts(m, check_id, metrics, check, table, end)
         return check
 
     def run_due(self, now: datetime | None = None) -> builtins.list[dict[str, Any]]:
