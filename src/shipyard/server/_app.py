@@ -41,6 +41,7 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.ui.models",
     "shipyard.server.api.export",
     "shipyard.server.ui.export",
+    "shipyard.server.ui.deployments",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
