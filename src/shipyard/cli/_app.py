@@ -34,6 +34,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("shipyard.cli.gc", "gc"),
     ("shipyard.cli.tune", "tune"),
     ("shipyard.cli.export", "export"),
+    ("shipyard.cli.monitor", "monitor"),
 ]
 """(module, name) of every sub-command group; each module defines ``app``."""
 

@@ -19,6 +19,7 @@ from ._drift import (
 )
 from ._health import HealthChecker, health_summary, probe, registered_servers
 from ._logs import PredictionLogSink, open_prediction_log, read_prediction_logs
+from ._report import drift_report_html, figures
 from ._service import Monitor, Monitors
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "choose_test",
     "column_drift",
     "compute_drift",
+    "drift_report_html",
+    "figures",
     "health_summary",
     "open_prediction_log",
     "parse_rule",

@@ -42,6 +42,8 @@ ROUTE_MODULES: list[str] = [
     "shipyard.server.api.export",
     "shipyard.server.ui.export",
     "shipyard.server.ui.deployments",
+    "shipyard.server.api.monitoring",
+    "shipyard.server.ui.monitoring",
 ]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
