@@ -533,6 +533,7 @@ class Monitors:
                 f"and {end.isoformat()}"
             )
         check["alerts"] = self._evaluate_alerts(m, check_id, metrics, check, table, end)
+        check.pop("_retrain_runs", None)
         return check
 
     def run_due(self, now: datetime | None = None) -> builtins.list[dict[str, Any]]:
@@ -760,7 +761,16 @@ class Monitors:
     def _retrain(
         self, m: Monitor, n: dict[str, Any], aid: str, check: dict[str, Any]
     ) -> dict[str, Any]:
-        """Commit the window's data (with labels when known) and run the pipeline on it."""
+        """Commit the window's data (with labels when known) and run the pipeline on it.
+
+        One run per check and pipeline: alerts firing together share it.
+        """
+        done = check.setdefault("_retrain_runs", {})
+        if n["target"] in done:
+            shared = done[n["target"]]
+            run_node = Node("pipeline_run", shared["run_id"], str(n["target"]))
+            self.ws.lineage.record(Node("alert", aid, m.name), run_node, "triggered")
+            return {**shared, "shared": True}
         start = datetime.fromisoformat(check["window_start"])
         end = datetime.fromisoformat(check["window_end"])
         frame = self.window_data(m.name, start, end)
@@ -782,13 +792,14 @@ class Monitors:
             n["target"], params=params, executor=str(n.get("executor", "inline"))
         )
         self.ws.lineage.record(alert_node, run, "triggered")
-        return {
+        done[n["target"]] = out = {
             "type": "pipeline",
             "ok": run.status == "succeeded",
             "run_id": run.id,
             "status": run.status,
             "dataset": dv.ref,
         }
+        return out
 
     def window_data(
         self, name: str, start: datetime | None = None, end: datetime | None = None
