@@ -95,6 +95,7 @@ class Batcher:
         self.on_depth = on_depth
         self.target = max(1, min(config.max_batch_size, config.step * 2))
         self._pending: collections.deque[_Item] = collections.deque()
+        self._queued_rows = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -129,8 +130,7 @@ class Batcher:
         now = time.monotonic()
         if len(self._pending) >= cfg.max_queue:
             raise Overloaded("queue_full", f"queue full ({cfg.max_queue} requests waiting)")
-        queued_rows = sum(i.rows for i in self._pending)
-        expected = (queued_rows + rows) * self._ewma_row_s
+        expected = (self._queued_rows + rows) * self._ewma_row_s
         if self._ewma_row_s and expected > timeout:
             raise Overloaded(
                 "deadline",
@@ -143,11 +143,15 @@ class Batcher:
         for start in range(0, max(rows, 1), limit):
             part = take(inputs, start, start + limit) if rows > limit else inputs
             fut: asyncio.Future[dict[str, np.ndarray]] = loop.create_future()
-            self._pending.append(_Item(part, n_rows(part), fut, now + timeout))
+            item = _Item(part, n_rows(part), fut, now + timeout)
+            self._pending.append(item)
+            self._queued_rows += item.rows
             futures.append(fut)
         if self.on_depth:
             self.on_depth(len(self._pending))
         self._wake.set()
+        if len(futures) == 1:
+            return await futures[0]
         results = await asyncio.gather(*futures)
         return concat_outputs(list(results))
 
@@ -172,7 +176,7 @@ class Batcher:
             first_wait = time.monotonic()
             # collect until the target is reached or the oldest row waited long enough
             while (
-                sum(i.rows for i in self._pending) < self.target
+                self._queued_rows < self.target
                 and not self._closing
                 and (time.monotonic() - first_wait) * 1000 < cfg.max_latency_ms
             ):
@@ -190,6 +194,7 @@ class Batcher:
                 if batch and rows + item.rows > self.target:
                     break
                 self._pending.popleft()
+                self._queued_rows -= item.rows
                 if item.future.cancelled():
                     continue
                 if now > item.deadline:

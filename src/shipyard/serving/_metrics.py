@@ -7,6 +7,7 @@ start) every process writes its values to files there and ``/metrics`` aggregate
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -72,6 +73,23 @@ class ServerMetrics:
             "Prediction log rows dropped because the sink fell behind or is missing.",
             registry=r,
         )
+
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def request_done(
+        self, model: str, version: str, protocol: str, code: str, seconds: float
+    ) -> None:
+        """Count one request and observe its duration (label children are cached)."""
+        key = (model, version, protocol, code)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = (
+                self.requests.labels(model, version, protocol, code),
+                self.request_duration.labels(model, protocol),
+            )
+            self._children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -34,14 +34,6 @@ def open_sink(ws: Any, deployment: str | None) -> Any:
         return None
 
 
-def _scalar(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
-
 def _input_columns(inputs: Any) -> dict[str, np.ndarray]:
     if isinstance(inputs, dict):
         return {k: np.asarray(v) for k, v in inputs.items()}
@@ -57,19 +49,19 @@ def _input_columns(inputs: Any) -> dict[str, np.ndarray]:
 
 def build_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """Expand one served request into one log row per predicted row."""
-    cols = _input_columns(entry.pop("inputs"))
-    outs = {k: np.asarray(v) for k, v in entry.pop("outputs").items()}
+    cols = {k: np.asarray(v).tolist() for k, v in _input_columns(entry.pop("inputs")).items()}
+    outs = {k: np.asarray(v).tolist() for k, v in entry.pop("outputs").items()}
     n = int(entry.pop("rows"))
+    in_keys, out_keys = list(cols), list(outs)
+    in_vals = [cols[k] for k in in_keys]
+    out_vals = [outs[k] for k in out_keys]
     rows = []
     for i in range(n):
-        rows.append(
-            {
-                **entry,
-                "row": i,
-                "inputs": {k: _scalar(v[i]) for k, v in cols.items() if len(v) > i},
-                "outputs": {k: _scalar(v[i]) for k, v in outs.items() if len(v) > i},
-            }
-        )
+        row = dict(entry)
+        row["row"] = i
+        row["inputs"] = {k: v[i] for k, v in zip(in_keys, in_vals, strict=True) if len(v) > i}
+        row["outputs"] = {k: v[i] for k, v in zip(out_keys, out_vals, strict=True) if len(v) > i}
+        rows.append(row)
     return rows
 
 

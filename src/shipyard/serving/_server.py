@@ -180,12 +180,16 @@ class ModelServer:
         m = self.metrics
         name, version = str(mv.name), str(mv.version)
 
+        rows_h = m.batch_rows.labels(name, version)
+        infer_h = m.inference_duration.labels(name, version)
+        depth_g = m.queue_depth.labels(name)
+
         def on_batch(rows: int, seconds: float) -> None:
-            m.batch_rows.labels(name, version).observe(rows)
-            m.inference_duration.labels(name, version).observe(seconds)
+            rows_h.observe(rows)
+            infer_h.observe(seconds)
 
         def on_depth(depth: int) -> None:
-            m.queue_depth.labels(name).set(depth)
+            depth_g.set(depth)
 
         batcher = Batcher(
             self._predict_fn(predictor), self.executor, self.batch_config, on_batch, on_depth
@@ -544,8 +548,7 @@ def create_server(
             log.exception("inference failed for %s", name)
             return _error(500, "InferenceError", f"{type(exc).__name__}: {exc}")
         finally:
-            m.requests.labels(name, label_version, protocol, str(code)).inc()
-            m.request_duration.labels(name, protocol).observe(time.perf_counter() - t0)
+            m.request_done(name, label_version, protocol, str(code), time.perf_counter() - t0)
 
     def render_oip(lv: Loaded, out: dict[str, np.ndarray], rid: str) -> dict[str, Any]:
         return {
