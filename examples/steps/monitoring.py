@@ -98,13 +98,21 @@ def _ensure_model(ws: Any) -> None:
     )
 
 
-def _write_traffic(ws: Any, now: datetime) -> tuple[list[str], list[int]]:
+def _served_ref(ws: Any) -> str:
+    """The champion when the registry stage promoted one, else the latest version."""
+    try:
+        return str(ws.models.get("churn@champion").ref)
+    except sy.ShipyardError:
+        return str(ws.models.get("churn").ref)
+
+
+def _write_traffic(ws: Any, now: datetime, ref: str) -> tuple[list[str], list[int]]:
     """Period-1 traffic two hours ago, drifted period-2 traffic in the last half hour."""
     from shipyard.data.synthetic import make_churn
     from shipyard.monitoring import open_prediction_log
 
-    predictor = ws.models.load("churn")
-    version = ws.models.get("churn").version
+    predictor = ws.models.load(ref)
+    version = ws.models.get(ref).version
     ids: list[str] = []
     labels: list[int] = []
     with open_prediction_log(ws, deployment="demo") as sink:
@@ -143,11 +151,13 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
     from shipyard.monitoring import read_prediction_logs
 
     _ensure_model(ws)
+    ref = _served_ref(ws)
+    version = ws.models.get(ref).version
     now = datetime.now(UTC)
-    served = read_prediction_logs(ws, "churn", columns=["ts"]).num_rows
+    served = read_prediction_logs(ws, "churn", version, columns=["ts"]).num_rows
     written, demo = 0, None
     if not served:
-        demo = _write_traffic(ws, now)
+        demo = _write_traffic(ws, now, ref)
         written = len(demo[0]) * 2
     try:
         reference: Any = ws.datasets.get("churn@1")  # period 1, from the data stage
@@ -161,6 +171,7 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
     m = ws.monitors.create(
         name,
         model="churn",
+        version=version,
         reference=reference,
         columns=FEATURES,
         window="1h",

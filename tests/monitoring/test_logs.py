@@ -28,7 +28,11 @@ def _rows(n: int, t0: datetime, *, version: int = 1, offset: int = 0) -> list[di
     ]
 
 
-def test_sink_writes_rolling_files_and_reads_a_window(sqlite_ws: Any) -> None:
+def test_sink_writes_rolling_files_and_reads_a_window(ws: Any) -> None:
+    """On both backends: SQLite + local blobs, PostgreSQL + S3."""
+    from shipyard.monitoring import health_summary
+
+    sqlite_ws = ws
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     with open_prediction_log(sqlite_ws, deployment="prod", max_rows=40) as sink:
         threads = [
@@ -57,6 +61,9 @@ def test_sink_writes_rolling_files_and_reads_a_window(sqlite_ws: Any) -> None:
     assert window.num_rows == 25
     assert window.column_names == ["in_age", "latency_ms", "in_missing"]
     assert window.column("in_missing").null_count == 25
+    health = health_summary(ws, "churn")
+    assert [(h["version"], h["requests"]) for h in health] == [(1, 100), (2, 10)]
+    assert health[0]["p99_latency_ms"] == 1.5
 
 
 def test_empty_window_reads_an_empty_table(sqlite_ws: Any) -> None:
