@@ -43,6 +43,8 @@ def test_cli_create_ls_run_status_alerts_report(churn_ws: Any, tmp_path: Path) -
     assert json.loads(r.output)["monitor"]["name"] == "cli-mon"
     r = invoke("monitor", "alerts")
     assert r.exit_code == 0
+    r = invoke("monitor", "due")
+    assert r.exit_code == 0, r.output
     out = tmp_path / "r.html"
     r = invoke("monitor", "report", "cli-mon", "-o", str(out))
     assert r.exit_code == 0 and "Drift report: cli-mon" in out.read_text()

@@ -100,6 +100,10 @@ def test_labels_give_live_performance_against_the_evaluation(churn_ws: Any) -> N
     assert perf["labelled"] == 600
     assert perf["accuracy"] == pytest.approx(float((preds == df["churned"].to_numpy()).mean()))
     assert "accuracy" in perf["evaluation"] and "accuracy_drop" in perf
+    from sklearn.metrics import roc_auc_score
+
+    proba = ws.models.load("churn@1").predict_proba(df[FEATURES])[:, 1]
+    assert perf["roc_auc"] == pytest.approx(roc_auc_score(df["churned"], proba))
     check = ws.monitors.run("perf", end=start + timedelta(minutes=30))
     assert check["performance"]["accuracy"] == perf["accuracy"]
     assert [a["state"] for a in check["alerts"]] == ["firing"]

@@ -137,6 +137,19 @@ def run(
 
 
 @app.command()
+def due(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Run every monitor whose schedule has ticked since its last run (for cron)."""
+    checks = workspace().monitors.run_due()
+    if as_json:
+        print_json(checks)
+        return
+    if not checks:
+        console.print("no monitor due")
+    for c in checks:
+        _print_check(c)
+
+
+@app.command()
 def status(
     name: str = typer.Argument(...),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -915,13 +915,14 @@ class Monitors:
         logs = None
         out: dict[str, Any] = {}
         if labels is not None:
+            in_cols = [IN_PREFIX + c for c in m.columns or []]
             logs = read_prediction_logs(
                 self.ws,
                 m.model,
                 m.version,
                 start,
                 end,
-                ["request_id", "row", OUT_PREFIX + "predict"],
+                ["request_id", "row", OUT_PREFIX + "predict", *in_cols],
                 deployment=m.deployment,
             )
             import duckdb
@@ -929,15 +930,18 @@ class Monitors:
             con = duckdb.connect()
             con.register("p", logs)
             con.register("l", labels)
-            joined = con.execute(
-                f'SELECT p."{OUT_PREFIX}predict" AS pred, l.label AS y FROM p '
-                'JOIN l USING (request_id, "row")'
-            ).fetchnumpy()
+            joined = con.sql(
+                'SELECT p.*, l.label AS "__y" FROM p JOIN l USING (request_id, "row")'
+            ).to_arrow_table()
             con.close()
-            y, pred = joined["y"], joined["pred"]
+            y = np.asarray(joined.column("__y").to_numpy(zero_copy_only=False))
+            pred = np.asarray(joined.column(OUT_PREFIX + "predict").to_numpy(zero_copy_only=False))
             if len(y):
-                out.update(_live_metrics(np.asarray(y), np.asarray(pred), m.config.get("task")))
+                out.update(_live_metrics(y, pred, m.config.get("task")))
                 out["labelled"] = len(y)
+                auc = self._auc(m, joined.select(in_cols), y)
+                if auc is not None:
+                    out["roc_auc"] = auc
         report = self.ws.models.latest_report(self._version_ref(m))
         if report:
             base = {
@@ -952,6 +956,28 @@ class Monitors:
         if est is not None:
             out["estimated_accuracy"] = est
         return out or None
+
+    def _auc(self, m: Monitor, inputs: pa.Table, y: np.ndarray) -> float | None:
+        """ROC AUC of a binary classifier on labelled rows (scores recomputed from inputs)."""
+        if m.config.get("task") == "regression" or len(np.unique(y)) != 2:
+            return None
+        try:
+            from sklearn.metrics import roc_auc_score
+
+            predictor = self.ws.models.load(self._version_ref(m))
+            if not predictor.has_proba:
+                return None
+            frame = inputs.rename_columns(
+                [c[len(IN_PREFIX) :] for c in inputs.column_names]
+            ).to_pandas()
+            proba = np.asarray(predictor.predict_proba(frame))
+            classes = [str(_plain(c)) for c in (predictor.classes or sorted(set(y.tolist())))]
+            pos = str(_plain(sorted(set(y.tolist()))[-1]))
+            idx = classes.index(pos) if pos in classes else proba.shape[1] - 1
+            yb = np.asarray([str(_plain(v)) == pos for v in y], dtype=int)
+            return float(roc_auc_score(yb, proba[:, idx]))
+        except Exception:
+            return None
 
     def _version_ref(self, m: Monitor) -> str:
         return f"{m.model}@{m.config.get('model_version') or m.version}"
