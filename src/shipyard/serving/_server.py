@@ -340,6 +340,11 @@ class ModelServer:
             lv.inflight -= 1
 
 
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator with nothing in it
+
+
 class _NotReady(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -475,14 +480,17 @@ def create_server(
 
     async def read_json(request: Request) -> Any:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > server.max_body_bytes:
-            raise BadRequest(
-                f"body of {length} bytes exceeds the limit of {server.max_body_bytes}",
-                "body",
-                413,
-            )
-        body = b""
-        async for chunk in request.stream():
+        if length and length.isdigit():
+            if int(length) > server.max_body_bytes:
+                raise BadRequest(
+                    f"body of {length} bytes exceeds the limit of {server.max_body_bytes}",
+                    "body",
+                    413,
+                )
+            body = await request.body()
+        else:
+            body = b""
+        async for chunk in request.stream() if not body else _empty():
             body += chunk
             if len(body) > server.max_body_bytes:
                 raise BadRequest(
@@ -708,21 +716,21 @@ def create_server(
         data, ctype = m.render()
         return Response(data, media_type=ctype)
 
-    routes = [
+    routes = [  # the inference routes first: they are matched on every request
+        Route("/v1/models/{name}:predict", tf_predict, methods=["POST"]),
+        Route("/v1/models/{name}/predict", records_predict, methods=["POST"]),
+        Route("/v2/models/{name}/infer", oip_infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", oip_infer, methods=["POST"]),
         Route("/v2/health/live", live),
         Route("/v2/health/ready", ready),
         Route("/v2", server_meta),
         Route("/v2/models/{name}", model_meta),
         Route("/v2/models/{name}/ready", model_ready),
-        Route("/v2/models/{name}/infer", oip_infer, methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}", model_meta),
         Route("/v2/models/{name}/versions/{version}/ready", model_ready),
-        Route("/v2/models/{name}/versions/{version}/infer", oip_infer, methods=["POST"]),
         Route("/v2/repository/index", repo_index, methods=["GET", "POST"]),
         Route("/v2/repository/models/{name}/load", repo_load, methods=["POST"]),
         Route("/v2/repository/models/{name}/unload", repo_unload, methods=["POST"]),
-        Route("/v1/models/{name}:predict", tf_predict, methods=["POST"]),
-        Route("/v1/models/{name}/predict", records_predict, methods=["POST"]),
         Route("/metrics", metrics),
     ]
 
