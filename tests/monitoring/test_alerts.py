@@ -56,8 +56,12 @@ def test_alert_fires_resolves_and_cools_down_with_a_webhook(
 ) -> None:
     from shipyard.data.synthetic import make_churn
 
+    from shipyard.store import Node
+
     ws = churn_ws
     url, got = receiver
+    dep = Node("deployment", "dep-latency", "prod")  # as the model server records it
+    ws.lineage.record(ws.models.get("churn@1"), dep, "deployed_as")
     ws.monitors.create(
         "latency",
         model="churn",
@@ -74,6 +78,7 @@ def test_alert_fires_resolves_and_cools_down_with_a_webhook(
     assert got[-1]["state"] == "firing" and got[-1]["rule"] == "p99_latency_ms > 50"
     assert got[-1]["model"] == "churn" and got[-1]["model_version"] == 1
     assert got[-1]["reference"]["ref"] == "churn-train@1"
+    assert got[-1]["deployments"] == ["prod"]
     # still slow: de-duplicated, no second notification
     log_rows(ws, df, slow + timedelta(minutes=10), latency_ms=90.0, prefix="s2-")
     again = ws.monitors.run("latency", end=slow + timedelta(minutes=15))
@@ -98,6 +103,7 @@ def test_alert_fires_resolves_and_cools_down_with_a_webhook(
     up = ws.lineage.upstream(node).keys()
     assert any(k.startswith("monitor:") for k in up)
     assert any(k.startswith("model_version:") for k in up)
+    assert "deployment:dep-latency" in up
 
 
 FLOW = """

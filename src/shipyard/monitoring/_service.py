@@ -693,6 +693,10 @@ class Monitors:
                 node = Node("alert", aid, f"{m.name}: {rule.text}")
                 self.ws.lineage.created(node)
                 self.ws.lineage.record(m, node, "raised")
+                deps = self._deployments(m)
+                if deps:
+                    self.ws.lineage.record_many([(d, node, "alerted") for d in deps])
+                check["deployments"] = [d.label for d in deps]
             sent = self._notify(m, rule, state, aid, value, check, table)
             with self.ws.db.write() as conn:
                 row = conn.execute(
@@ -708,6 +712,20 @@ class Monitors:
             changed.append({"id": aid, "rule": rule.text, "state": state, "value": value})
         return changed
 
+    def _deployments(self, m: Monitor) -> builtins.list[Node]:
+        """Deployment nodes serving the monitored version (those named by the monitor)."""
+        vid = m.config.get("model_version_id")
+        if not vid:
+            return []
+        try:
+            graph = self.ws.lineage.downstream(Node("model_version", vid), depth=1)
+        except ShipyardError:
+            return []
+        nodes = [graph.nodes[k] for k in graph.keys("deployment")]
+        if m.deployment is not None:
+            nodes = [n for n in nodes if n.label == m.deployment]
+        return nodes
+
     def _payload(
         self, m: Monitor, rule: Rule, state: str, aid: str, value: float, check: dict[str, Any]
     ) -> dict[str, Any]:
@@ -721,6 +739,7 @@ class Monitors:
             "model_version": m.config.get("model_version"),
             "model_version_id": m.config.get("model_version_id"),
             "deployment": m.deployment,
+            "deployments": check.get("deployments", []),
             "reference": m.reference,
             "check_id": check["id"],
             "window": {"start": check["window_start"], "end": check["window_end"]},
