@@ -55,7 +55,6 @@ def test_alert_fires_resolves_and_cools_down_with_a_webhook(
     churn_ws: Any, receiver: tuple[str, list[dict[str, Any]]]
 ) -> None:
     from shipyard.data.synthetic import make_churn
-
     from shipyard.store import Node
 
     ws = churn_ws
