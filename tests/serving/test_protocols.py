@@ -134,3 +134,45 @@ def test_metrics_count_requests(url: str) -> None:
     assert 'shipyard_requests_total{code="400"' in text
     assert "shipyard_batch_rows_bucket" in text
     assert "shipyard_inference_duration_seconds_count" in text
+
+
+def test_malformed_payloads_never_500(url: str) -> None:
+    """A fuzz-style sweep over every inference endpoint: nothing answers 500."""
+    import itertools
+
+    tensors = [
+        {"name": "a", "shape": [-1], "datatype": "FP64", "data": [1]},
+        {"name": "a", "shape": [1], "datatype": "BYTES", "data": ["x"]},
+        {"name": "a", "shape": [1], "datatype": "INT8", "data": [1e40]},
+        {"name": "a", "shape": [1], "datatype": "BOOL", "data": [None]},
+        {"name": "a", "shape": [1], "datatype": "FP32", "data": [[1, 2], [3]]},
+        {"name": "input", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]},
+        {"name": "a", "shape": "1", "datatype": "FP32", "data": [1]},
+        {"name": 5, "shape": [1], "datatype": "FP32", "data": {"x": 1}},
+        {"shape": [1]},
+        "a",
+        None,
+    ]
+    bodies: list[object] = [
+        None, 1, "x", [], {}, [1, 2], [[1, 2]], [{"a": None, "b": None, "n": None}],
+        [{"a": [1, 2], "b": 1, "n": 1}], [{"a": {"x": 1}, "b": 1, "n": 1}],
+        {"instances": None}, {"instances": [None]}, {"instances": [[1, 2, 3]]},
+        {"instances": [{"a": True, "b": "1", "n": "1"}]}, {"inputs": {"a": None}},
+        {"inputs": {"a": [1], "b": [1, 2], "n": [1]}}, {"inputs": 3},
+        {"records": [{"a": 1}]}, {"dataframe_records": "x"},
+        *({"inputs": [t]} for t in tensors),
+        *({"inputs": [t, t]} for t in tensors[:4]),
+    ]  # fmt: skip
+    paths = [
+        "/v1/models/churn/predict", "/v1/models/churn:predict", "/v2/models/churn/infer",
+        "/v2/models/digits/infer", "/v1/models/digits:predict", "/v2/models/churn/versions/1/infer",
+        "/v2/models/churn/versions/x/infer", "/v1/models/missing/predict",
+    ]  # fmt: skip
+    with httpx.Client(base_url=url) as c:
+        for path, body in itertools.product(paths, bodies):
+            r = c.post(path, json=body)
+            assert r.status_code < 500, (path, body, r.text)
+            assert "error" in r.json() or r.status_code == 200
+        for path in paths:
+            r = c.post(path, content=b"\xff\xfe not json")
+            assert r.status_code == 400, r.text

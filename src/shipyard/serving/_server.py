@@ -330,6 +330,18 @@ class ModelServer:
             except InvalidInput as exc:
                 field = (getattr(exc, "details", None) or {}).get("field")
                 raise BadRequest(str(exc), field) from None
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                raise BadRequest(
+                    f"the input does not fit the signature of {lv.mv.ref}: {exc}", "inputs"
+                ) from None
+            if isinstance(prepared, dict):
+                for col, values in prepared.items():
+                    if np.ndim(values) != 1:
+                        raise BadRequest(
+                            f"column {col!r} must hold one scalar per row; got shape "
+                            f"{list(np.shape(values))}",
+                            col,
+                        )
             rows = n_rows(prepared)
             if rows == 0:
                 raise BadRequest("the request holds no rows", None)
