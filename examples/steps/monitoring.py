@@ -146,6 +146,37 @@ def _write_traffic(ws: Any, now: datetime, ref: str) -> tuple[list[str], list[in
     return ids, labels
 
 
+def _served_window(ws: Any, version: int) -> tuple[datetime, datetime]:
+    """The serving stage sends period 1, then period 2: the window is the second half."""
+    from shipyard.monitoring import read_prediction_logs
+
+    ts = sorted(read_prediction_logs(ws, "churn", version, columns=["ts"]).column("ts").to_pylist())
+    return ts[len(ts) // 2], ts[-1] + timedelta(milliseconds=1)
+
+
+def _served_labels(
+    ws: Any, version: int, start: datetime, end: datetime
+) -> tuple[list, list, list]:
+    """Ground truth for the served period-2 customers, "arriving later".
+
+    The serving stage sent ``make_churn(n, period=2, seed=22)`` rows; the same call gives
+    their outcomes, matched to the logged requests on the feature values.
+    """
+    from shipyard.data.synthetic import make_churn
+    from shipyard.monitoring import read_prediction_logs
+
+    cols = [f"in_{c}" for c in FEATURES]
+    logs = read_prediction_logs(ws, "churn", version, start, end, ["request_id", "row", *cols])
+    frame = logs.to_pandas().rename(columns={f"in_{c}": c for c in FEATURES})
+    truth = make_churn(len(frame), period=2, seed=22)[[*FEATURES, "churned"]]
+    merged = frame.merge(truth.drop_duplicates(FEATURES), on=FEATURES, how="inner")
+    return (
+        merged["request_id"].tolist(),
+        [int(v) for v in merged["churned"]],
+        [int(v) for v in merged["row"]],
+    )
+
+
 def run(ws: Any, console: Any) -> dict[str, Any]:
     from shipyard.data.synthetic import make_churn
     from shipyard.monitoring import read_prediction_logs
@@ -189,11 +220,17 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
     )
     if demo:
         ws.monitors.log_labels(name, *demo)  # ground truth arriving later
-    check = ws.monitors.run(name, end=now + timedelta(seconds=1))
+        start, end = now - timedelta(hours=1), now + timedelta(seconds=1)
+    else:
+        start, end = _served_window(ws, version)
+        ids, labels, rows = _served_labels(ws, version, start, end)
+        if ids:
+            ws.monitors.log_labels(name, ids, labels, rows)
+    check = ws.monitors.run(name, start=start, end=end)
     server.shutdown()
     drifted = check["drifted_columns"]
     console.print(
-        f"monitor [bold]{m.name}[/]: {check['rows']} rows in the last hour "
+        f"monitor [bold]{m.name}[/]: {check['rows']} rows in the window "
         f"({'served' if served else f'{written} written through the sink'}), status "
         f"[bold]{check['status']}[/], drift share {check['drift_share'] or 0:.2f}",
         highlight=False,
