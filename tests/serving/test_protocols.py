@@ -176,3 +176,16 @@ def test_malformed_payloads_never_500(url: str) -> None:
         for path in paths:
             r = c.post(path, content=b"\xff\xfe not json")
             assert r.status_code == 400, r.text
+
+
+def test_onnx_runtime_when_the_version_exports(workspace: Any, tensor_model: Any) -> None:
+    body = {"instances": [[1, 1, 1, 1]]}
+    for _ in range(2):  # the second server reuses the first one's export
+        app = create_server(workspace, [tensor_model.ref], onnx=True, watch_interval_s=None)
+        with run_uvicorn(app) as base:
+            assert httpx.get(base + "/v2/models/digits").json()["platform"] == "onnx"
+            r = httpx.post(base + "/v1/models/digits:predict", json=body)
+            assert r.status_code == 200
+            assert abs(float(np.ravel(r.json()["predictions"])[0]) - 4) < 1e-3
+    flavors = [v.flavor for v in workspace.models.versions("digits")]
+    assert flavors.count("onnx") == 1

@@ -33,6 +33,9 @@ def serve(
     watch_interval: float = typer.Option(
         2.0, help="Seconds between registry polls for alias moves (0: never)."
     ),
+    onnx: bool = typer.Option(
+        False, "--onnx", help="Serve each version's ONNX export (exported once if needed)."
+    ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Serve model versions over HTTP (Open Inference Protocol v2, TF-Serving, records)."""
@@ -65,6 +68,7 @@ def serve(
         threads=threads,
         deployment=deployment,
         watch_interval_s=watch_interval or None,
+        onnx=onnx,
     )
 
 

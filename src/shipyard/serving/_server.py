@@ -95,6 +95,7 @@ class Loaded:
         self.batcher = batcher
         self.ready = False
         self.inflight = 0
+        self.source_id: str = mv.id  # the version the reference resolved to
 
     @property
     def name(self) -> str:
@@ -136,6 +137,7 @@ class ModelServer:
         log_queue: int = 10_000,
         record_deployments: bool = True,
         url: str | None = None,
+        onnx: bool = False,
     ) -> None:
         self.ws = ws
         self.refs = list(refs)
@@ -149,6 +151,7 @@ class ModelServer:
         self.log_queue = log_queue
         self.record_deployments = record_deployments
         self.url = url
+        self.onnx = onnx
         self.metrics = ServerMetrics()
         self.slots: dict[str, Slot] = {}
         self.logger: PredictionLogger | None = None
@@ -168,13 +171,29 @@ class ModelServer:
 
         return predict
 
-    def _load_sync(self, ref: str) -> tuple[Any, Any]:
-        mv = self.ws.models.get(ref)
+    def _onnx_version(self, mv: Any) -> Any:
+        """The ONNX export of *mv* (an earlier one, or exported now), or *mv* itself."""
+        if mv.flavor == "onnx":
+            return mv
+        try:
+            import shipyard.export as ex
+
+            for r in ex.reports(mv, 200, ws=self.ws):
+                if r.operation == "onnx" and r.passed and r.source == mv.ref and r.result:
+                    return self.ws.models.get(r.result)
+            return ex.to_onnx(mv.ref, ws=self.ws)
+        except Exception as exc:  # no converter, parity refused…: serve the native flavor
+            log.warning("serving %s natively; ONNX export failed: %s", mv.ref, exc)
+            return mv
+
+    def _load_sync(self, ref: str) -> tuple[Any, Any, str]:
+        source = self.ws.models.get(ref)
+        mv = self._onnx_version(source) if self.onnx else source
         predictor = self.ws.models.load(mv.ref)
         example = mv.input_example
         if example is not None:
             predictor.predict(example)  # warm-up: first call allocates, JIT-compiles…
-        return mv, predictor
+        return mv, predictor, source.id
 
     def _make_loaded(self, mv: Any, predictor: Any) -> Loaded:
         m = self.metrics
@@ -201,7 +220,7 @@ class ModelServer:
         loop = asyncio.get_running_loop()
         slot.loading = True
         try:
-            mv, predictor = await loop.run_in_executor(
+            mv, predictor, source_id = await loop.run_in_executor(
                 self.load_executor, self._load_sync, ref or slot.ref
             )
         except Exception as exc:
@@ -211,6 +230,7 @@ class ModelServer:
         finally:
             slot.loading = False
         new = self._make_loaded(mv, predictor)
+        new.source_id = source_id
         new.batcher.start()
         new.ready = True
         old, slot.current = slot.current, new  # the swap: new requests see `new`
@@ -265,7 +285,7 @@ class ModelServer:
                 except Exception:
                     continue
                 cur = slot.current
-                if cur is None or cur.mv.id != mv.id:
+                if cur is None or cur.source_id != mv.id:
                     log.info("%s moved to %s; loading it", slot.ref, mv.ref)
                     with contextlib.suppress(Exception):
                         await self.load(slot)
@@ -476,7 +496,9 @@ def create_server(
 
     Options: ``batching`` (a :class:`BatchConfig` or dict of its fields, or ``False``),
     ``threads``, ``max_body_bytes``, ``watch_interval_s`` (None: no alias watching),
-    ``deployment``, ``prediction_log``, ``record_deployments``, ``url``.
+    ``deployment``, ``prediction_log``, ``record_deployments``, ``url``, ``onnx`` (serve
+    the ONNX export of each version, exporting it once if needed, when it exports
+    cleanly; the native flavor otherwise).
     """
     if isinstance(refs, str):
         refs = [refs]
