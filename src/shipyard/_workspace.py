@@ -183,7 +183,7 @@ class Workspace:
 
     @cached_property
     def monitors(self) -> Any:
-        """Monitors: drift, live performance, health, alerts (:class:`shipyard.monitoring.Monitors`)."""
+        """Drift, live performance, health and alerts (:class:`shipyard.monitoring.Monitors`)."""
         from .monitoring import Monitors
 
         return Monitors(self)
