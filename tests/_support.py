@@ -72,3 +72,13 @@ def redis_available() -> str | None:
         return None
     except Exception as exc:  # pragma: no cover - depends on the machine
         return f"{type(exc).__name__}: {exc}".strip()
+
+
+def run_async(coro: Any) -> Any:
+    """``asyncio.run`` in a fresh thread: safe even when the main thread already runs an
+    event loop (Playwright's sync API keeps one running for the browser fixture)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

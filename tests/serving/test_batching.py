@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 
 from shipyard.serving import create_server
-from tests._support import run_uvicorn
+from tests._support import run_async, run_uvicorn
 from tests.serving._models import SlowSum
 
 
@@ -35,7 +35,7 @@ def test_batches_never_exceed_max_rows(workspace: Any) -> None:
     )
     sizes = [1, 3, 7, 16, 17, 40] * 8
     with run_uvicorn(app) as url:
-        responses = asyncio.run(
+        responses = run_async(
             _fire(
                 url,
                 [_records(n, x=float(k)) for k, n in enumerate(sizes)],
@@ -69,9 +69,9 @@ def test_overload_is_503_with_reason(workspace: Any) -> None:
         watch_interval_s=None,
     )
     with run_uvicorn(app) as url:
-        responses = asyncio.run(_fire(url, [_records(1)] * 30, "/v1/models/slow/predict"))
+        responses = run_async(_fire(url, [_records(1)] * 30, "/v1/models/slow/predict"))
         # a deadline shorter than the work waiting refuses at once
-        asyncio.run(_fire(url, [_records(1)] * 3, "/v1/models/slow/predict"))
+        run_async(_fire(url, [_records(1)] * 3, "/v1/models/slow/predict"))
         metrics = httpx.get(url + "/metrics").text
     codes = [r.status_code for r in responses]
     assert 200 in codes and 503 in codes and set(codes) <= {200, 503}
@@ -103,7 +103,7 @@ def test_deadline_reason(workspace: Any) -> None:
                     )
                 )
 
-        responses = asyncio.run(go())
+        responses = run_async(go())
     refused = [r.json()["error"] for r in responses if r.status_code == 503]
     assert refused and all(e["details"]["reason"] == "deadline" for e in refused)
     assert all("deadline" in e["message"] for e in refused)
