@@ -17,7 +17,14 @@ from ._model import (
 )
 from ._registry import GateOutcome, ModelRegistry, PromotionGate
 from ._signature import ColumnSpec, Signature, TensorSpec, to_columns
-from .flavors import Flavor, LoadedModel, SavedModel, available_flavors, register_flavor
+from .flavors import (
+    Flavor,
+    LoadedModel,
+    OnnxFlavor,
+    SavedModel,
+    available_flavors,
+    register_flavor,
+)
 
 __all__ = [
     "AliasMove",
@@ -28,6 +35,7 @@ __all__ = [
     "LoadedModel",
     "ModelRegistry",
     "ModelVersion",
+    "OnnxFlavor",
     "Predictor",
     "Promotion",
     "PromotionGate",

@@ -6,11 +6,13 @@ or loaded). Register your own with :func:`register_flavor`.
 """
 
 from ._base import Flavor, LoadedModel, SavedModel
+from ._onnx import OnnxFlavor
 from ._registry import available_flavors, detect_flavor, get_flavor, register_flavor
 
 __all__ = [
     "Flavor",
     "LoadedModel",
+    "OnnxFlavor",
     "SavedModel",
     "available_flavors",
     "detect_flavor",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,25 +31,31 @@ _ONNX_TYPES = {
 
 class OnnxFlavor(Flavor):
     name = "onnx"
-    modules = ("onnx",)
+    modules: ClassVar[tuple[str, ...]] = ("onnx",)
 
     def matches(self, model: Any) -> bool:
         return type(model).__name__ == "ModelProto" and super().matches(model)
 
     def save(self, model: Any, options: dict[str, Any], input_example: Any) -> SavedModel:
-        if isinstance(model, (bytes, bytearray)):
-            data = bytes(model)
-        elif isinstance(model, (str, os.PathLike)):
-            data = Path(model).read_bytes()
-        else:
-            data = model.SerializeToString()
+        data = self.to_bytes(model)
         session = _session(data)
         meta = {
             "inputs": [_io(i) for i in session.get_inputs()],
             "outputs": [_io(o) for o in session.get_outputs()],
-            "opset": _opsets(data),
+            **self.extra_meta(data),
         }
         return SavedModel(data, meta)
+
+    def to_bytes(self, model: Any) -> bytes:
+        """The serialized model: bytes, a file path, or an ``onnx.ModelProto``."""
+        if isinstance(model, (bytes, bytearray)):
+            return bytes(model)
+        if isinstance(model, (str, os.PathLike)):
+            return Path(model).read_bytes()
+        return bytes(model.SerializeToString())
+
+    def extra_meta(self, data: bytes) -> dict[str, Any]:
+        return {"opset": _opsets(data)}
 
     def load(self, data: bytes, meta: dict[str, Any]) -> LoadedModel:
         session = _session(data)
