@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
     home = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--home", str(home)],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "quickstart.py"),
+            "--home",
+            str(home),
+            "--no-serve",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -35,6 +41,8 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
     ):
         assert f"✓ {stage}" in out, stage
     assert "gate_refused=True" in out and "Quickstart summary" in out
+    for page in ("dataset version", "run comparison", "study", "model with lineage"):
+        assert page in out, page
     # Re-running on the same workspace with --reuse must not crash either.
     again = subprocess.run(
         [
@@ -43,6 +51,7 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
             "--home",
             str(home),
             "--reuse",
+            "--no-serve",
             "--only",
             "data,tracking",
         ],

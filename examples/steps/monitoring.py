@@ -251,6 +251,7 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
         highlight=False,
     )
     return {
+        "monitor": name,
         "rows": check["rows"],
         "drifted": len(drifted),
         "drift_share": check["drift_share"],
