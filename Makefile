@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test check format bench install install-dev clean help
+.PHONY: demo test check format bench docs install install-dev clean help
 
 help:
 	@echo "make demo   - create .venv, install Shipyard, run examples/quickstart.py"
 	@echo "make test   - install test dependencies and run the whole suite"
 	@echo "make check  - ruff format --check, ruff check, mypy"
 	@echo "make bench  - run every benchmark under benchmarks/"
+	@echo "make docs   - regenerate docs/cli.md (the CLI reference) from the Typer app"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Shipyard needs Python >= 3.11"'
@@ -48,6 +49,10 @@ format: $(DEVSTAMP)
 
 bench: $(DEVSTAMP)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+docs: $(STAMP)
+	$(PY) -m shipyard.cli._reference > docs/cli.md.tmp
+	mv docs/cli.md.tmp docs/cli.md
 
 clean:
 	rm -rf $(VENV) .shipyard .pytest_cache .mypy_cache .ruff_cache

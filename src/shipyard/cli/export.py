@@ -116,11 +116,13 @@ def distill_model(
         None, "--holdout", help="Evaluation data (default: 20% of --dataset)."
     ),
     target: str = typer.Option(None, "--target", help="Label column of the data."),
-    temperature: float = typer.Option(4.0, "--temperature", "-T"),
+    temperature: float = typer.Option(
+        4.0, "--temperature", "-T", help="Softens the teacher's probabilities (> 0)."
+    ),
     alpha: float = typer.Option(0.7, "--alpha", help="Weight of the soft-label loss."),
-    epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    lr: float = typer.Option(1e-3, "--lr"),
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs (torch students)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Batch size (torch students)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (torch students)."),
     tolerance: float = typer.Option(
         None, "--tolerance", help="Refuse a student this far below the teacher (0.02 = 2 points)."
     ),
@@ -241,7 +243,7 @@ def print_report(report: dict[str, Any]) -> None:
 @app.command("reports")
 def reports(
     ref: str = typer.Argument(None, help="Model version (as source or result); all if omitted."),
-    limit: int = typer.Option(50, "--max", "-n"),
+    limit: int = typer.Option(50, "--max", "-n", help="Show at most this many."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Export, quantization and distillation attempts, newest first."""

@@ -13,7 +13,10 @@ app = typer.Typer(
 )
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    options_metavar="[OPTIONS] -- COMMAND [ARGS]...",
+)
 def submit(
     ctx: typer.Context,
     cpus: float = typer.Option(1, "--cpus", help="CPUs to reserve."),
@@ -23,7 +26,10 @@ def submit(
     name: str = typer.Option(None, "--name", help="A name for the job."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Return at once; run in background."),
 ) -> None:
-    """Run a command: shipyard jobs submit --cpus 2 -- python train.py --epochs 3"""
+    """Run a command under an executor and stream its output.
+
+    The command follows --, e.g. shipyard jobs submit --cpus 2 -- python train.py --epochs 3
+    """
     from ..compute import Resources
 
     command = list(ctx.args)

@@ -65,7 +65,7 @@ def create(
 
 @app.command("ls")
 def ls(
-    model: str = typer.Option(None, "--model", "-m"),
+    model: str = typer.Option(None, "--model", "-m", help="Only monitors of this model."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List monitors."""
@@ -125,7 +125,7 @@ def _print_check(c: dict[str, Any]) -> None:
 
 @app.command()
 def run(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Monitor name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check the latest window now."""
@@ -151,7 +151,7 @@ def due(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> No
 
 @app.command()
 def status(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Monitor name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The monitor, its last check and its firing alerts."""
@@ -195,8 +195,10 @@ def alerts(
 
 @app.command()
 def report(
-    name: str = typer.Argument(...),
-    output: Path = typer.Option(Path("drift-report.html"), "--output", "-o"),
+    name: str = typer.Argument(..., help="Monitor name."),
+    output: Path = typer.Option(
+        Path("drift-report.html"), "--output", "-o", help="HTML file to write."
+    ),
 ) -> None:
     """Write a standalone HTML drift report of the latest check."""
     from ..monitoring import drift_report_html
@@ -207,7 +209,7 @@ def report(
 
 @app.command()
 def labels(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Monitor name."),
     file: Path = typer.Argument(..., help="CSV or JSON lines with request_id and label."),
 ) -> None:
     """Log ground-truth labels for served requests."""

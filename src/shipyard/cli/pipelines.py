@@ -205,7 +205,7 @@ def schedule_add(
     cron: str = typer.Option(..., "--cron", help="Cron expression (UTC), e.g. '0 * * * *'."),
     param: list[str] = typer.Option(None, "--param", "-p", help="A parameter: name=value."),
     name: str = typer.Option(None, "--name", help="Schedule name (default: the pipeline's)."),
-    executor: str = typer.Option("local", "--executor", "-e"),
+    executor: str = typer.Option("local", "--executor", "-e", help="inline, local or ray."),
     catchup: str = typer.Option("latest", "--catchup", help="Missed ticks: latest, all or none."),
 ) -> None:
     """Schedule a pipeline."""
