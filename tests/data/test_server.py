@@ -97,3 +97,55 @@ def test_version_page_draws_histograms_in_a_browser(server: str, page: Any) -> N
     page.wait_for_selector("#shifts")
     assert "churn@1 → churn@2" in page.inner_text("h1")
     assert page.console_errors == []
+
+
+def _link(html: str, link_id: str) -> str | None:
+    import re
+
+    m = re.search(rf'id="{link_id}" href="([^"]+)"', html)
+    return m.group(1).replace("&amp;", "&") if m else None
+
+
+def test_dataset_history_is_paginated_server_side(sqlite_ws: Any, server: str) -> None:
+    import pandas as pd
+
+    from shipyard.server._paging import PER_PAGE
+
+    n = PER_PAGE + 3
+    for i in range(n):
+        sqlite_ws.datasets.commit("many", pd.DataFrame({"x": [i]}), message=f"batch {i}")
+    first = httpx.get(f"{server}/datasets/many")
+    assert first.status_code == 200
+    assert f">many@{n}<" in first.text and f">many@{n - PER_PAGE + 1}<" in first.text
+    assert f">many@{n - PER_PAGE}<" not in first.text  # one page, not the whole history
+    assert f"1 to {PER_PAGE} of {n} versions" in first.text
+    assert _link(first.text, "prev-page") is None
+    nxt = _link(first.text, "next-page")
+    assert nxt == "/datasets/many?page=2"
+    second = httpx.get(f"{server}{nxt}")
+    assert [f">many@{v}<" in second.text for v in (3, 2, 1)] == [True] * 3
+    assert f">many@{n}<" not in second.text and _link(second.text, "next-page") is None
+    assert _link(second.text, "prev-page") == "/datasets/many?page=1"
+    small = httpx.get(f"{server}/datasets/many", params={"per_page": 2, "page": 3})
+    assert ">many@49<" in small.text and ">many@48<" in small.text and ">many@50<" not in small.text
+    assert _link(small.text, "next-page") == "/datasets/many?page=4&per_page=2"
+    for bad in ({"page": 0}, {"per_page": 0}, {"per_page": 100_000}):
+        r = httpx.get(f"{server}/datasets/many", params=bad, headers={"accept": "text/html"})
+        assert r.status_code == 422, bad
+
+
+def test_dataset_list_is_paginated_server_side(sqlite_ws: Any, server: str) -> None:
+    import pandas as pd
+
+    for name in ("alpha", "beta", "gamma", "delta"):
+        sqlite_ws.datasets.commit(name, pd.DataFrame({"x": [1]}))
+    names = sorted(["alpha", "beta", "gamma", "delta", "churn"])  # churn from the fixture
+    first = httpx.get(f"{server}/datasets", params={"per_page": 2})
+    shown = [n for n in names if f'href="/datasets/{n}"' in first.text]
+    assert shown == names[:2] and "1 to 2 of 5 datasets" in first.text
+    last = httpx.get(f"{server}{_link(first.text, 'next-page')}")
+    last = httpx.get(f"{server}{_link(last.text, 'next-page')}")
+    assert [n for n in names if f'href="/datasets/{n}"' in last.text] == names[4:]
+    assert _link(last.text, "next-page") is None and "page 3 of 3" in last.text
+    assert sqlite_ws.datasets.list(limit=2, offset=3) == sqlite_ws.datasets.list()[3:]
+    assert sqlite_ws.datasets.count() == 5

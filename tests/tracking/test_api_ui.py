@@ -164,3 +164,7 @@ def test_ui_paginates_server_side(server: tuple[str, Any]) -> None:
     second = c.get(f"/experiments/{exp.id}" + href.replace("&amp;", "&"))
     assert "filter-error" not in second.text, second.text[second.text.find("filter-error") :][:400]
     assert f"r{ui.PAGE_SIZE:03d}" in second.text and "r000<" not in second.text
+    assert 'id="prev-page"' not in first.text and 'id="next-page"' not in second.text
+    href = re.search(r'id="prev-page" href="([^"]+)"', second.text).group(1)  # type: ignore[union-attr]
+    back = c.get(f"/experiments/{exp.id}" + href.replace("&amp;", "&"))
+    assert "r000<" in back.text and f"r{ui.PAGE_SIZE:03d}" not in back.text

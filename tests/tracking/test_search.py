@@ -96,6 +96,7 @@ def test_order_and_pagination(ws: Any) -> None:
     _make(ws)
     page1 = ws.runs.search(experiments=["s"], order_by=["metrics.auc desc"], max_results=2)
     assert _names(page1) == ["c", "a"] and page1.next_page_token
+    assert page1.previous_page_token is None
     page2 = ws.runs.search(
         experiments=["s"],
         order_by=["metrics.auc desc"],
@@ -110,6 +111,13 @@ def test_order_and_pagination(ws: Any) -> None:
         page_token=page2.next_page_token,
     )
     assert _names(page3) == ["e"] and page3.next_page_token is None
+    back = ws.runs.search(
+        experiments=["s"],
+        order_by=["metrics.auc desc"],
+        max_results=2,
+        page_token=page3.previous_page_token,
+    )
+    assert _names(back) == ["b", "d"] and back.next_page_token == page2.next_page_token
     asc = ws.runs.search(experiments=["s"], order_by=["params.lr asc", "attributes.name"])
     assert _names(asc) == ["b", "a", "e", "c", "d"]
     with pytest.raises(InvalidInput, match="another filter or ordering"):

@@ -379,21 +379,35 @@ class Datasets:
                 )
             return self._version(row, r.name)
 
-    def log(self, name: str, limit: int | None = None) -> list[DatasetVersion]:
-        """The versions of a dataset, newest first."""
+    def log(self, name: str, limit: int | None = None, offset: int = 0) -> list[DatasetVersion]:
+        """The versions of a dataset, newest first (*limit* of them after *offset*)."""
         validate_name(name, "dataset")
+        _check_page(limit, offset)
         with self.ws.db.read() as conn:
             ds = self._dataset_row(conn, name)
             q = sa.select(V).where(V.c.dataset_id == ds.id).order_by(V.c.version.desc())
             if limit is not None:
                 q = q.limit(limit)
+            if offset:
+                q = q.offset(offset)
             return [self._version(r, name) for r in conn.execute(q)]
 
-    def list(self) -> list[Dataset]:
-        """Every dataset, by name."""
+    def list(self, limit: int | None = None, offset: int = 0) -> list[Dataset]:
+        """Every dataset, by name (*limit* of them after *offset*)."""
+        _check_page(limit, offset)
+        q = sa.select(D).order_by(D.c.name)
+        if limit is not None:
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
         with self.ws.db.read() as conn:
-            rows = conn.execute(sa.select(D).order_by(D.c.name)).all()
+            rows = conn.execute(q).all()
         return [_dataset(r) for r in rows]
+
+    def count(self) -> int:
+        """How many datasets the workspace holds."""
+        with self.ws.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(D)).scalar_one())
 
     def dataset(self, name: str) -> Dataset:
         with self.ws.db.read() as conn:
@@ -510,6 +524,13 @@ class Datasets:
             seed=seed,
             message=message,
         )
+
+
+def _check_page(limit: int | None, offset: int) -> None:
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise InvalidInput(f"limit must be a positive integer, got {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidInput(f"offset must be 0 or more, got {offset!r}")
 
 
 def _dataset(r: Any) -> Dataset:

@@ -225,9 +225,11 @@ class Experiments:
 
 # ---------------------------------------------------------------------- results
 class RunPage(list[Run]):
-    """A page of search results; ``next_page_token`` is None on the last page."""
+    """A page of search results; ``next_page_token`` is None on the last page and
+    ``previous_page_token`` None on the first."""
 
     next_page_token: str | None = None
+    previous_page_token: str | None = None
 
     def to_pandas(self) -> Any:
         import pandas as pd
@@ -739,6 +741,8 @@ class Runs:
             ids = ids[:max_results]
             page = RunPage(self._load(conn, ids))
         page.next_page_token = _encode_token(offset + max_results, fingerprint) if more else None
+        if offset > 0:
+            page.previous_page_token = _encode_token(max(0, offset - max_results), fingerprint)
         return page
 
     def count(

@@ -10,19 +10,27 @@ from fastapi.responses import HTMLResponse
 
 from ...core import is_id
 from .._deps import get_ws, render
+from .._paging import PER_PAGE, page_params, pager
 
 AREA = "datasets"
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/datasets", response_class=HTMLResponse)
-def datasets_page(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
-    items = ws.datasets.list()
+def datasets_page(
+    request: Request,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    ws: Any = Depends(get_ws),
+) -> HTMLResponse:
+    page, per_page = page_params(page, per_page)
+    pg = pager(request, page, per_page, ws.datasets.count())
     return render(
         request,
         "datasets/list.html",
         area=AREA,
-        datasets=items,
+        datasets=ws.datasets.list(limit=per_page, offset=pg.offset),
+        pager=pg,
         breadcrumbs=[("Datasets", None)],
     )
 
@@ -78,12 +86,20 @@ def version_page(
 
 
 @router.get("/datasets/{key}", response_class=HTMLResponse)
-def dataset_page(key: str, request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
+def dataset_page(
+    key: str,
+    request: Request,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    ws: Any = Depends(get_ws),
+) -> HTMLResponse:
     name = key
     if is_id(key):  # lineage links use the dataset id
         name = next((d.name for d in ws.datasets.list() if d.id == key.upper()), key)
+    page, per_page = page_params(page, per_page)
     d = ws.datasets.dataset(name)
-    versions = ws.datasets.log(name, limit=500)
+    pg = pager(request, page, per_page, d.latest_version)  # versions are gap-free
+    versions = ws.datasets.log(name, limit=per_page, offset=pg.offset)
     schema = ws.datasets.get_schema(name)
     return render(
         request,
@@ -91,6 +107,7 @@ def dataset_page(key: str, request: Request, ws: Any = Depends(get_ws)) -> HTMLR
         area=AREA,
         d=d,
         versions=versions,
+        pager=pg,
         schema=schema.to_json() if schema is not None else None,
         breadcrumbs=[("Datasets", "/datasets"), (d.name, None)],
     )

@@ -157,7 +157,7 @@ def experiment_page(
     keys = ws.runs.keys(exp.name, recent_runs=500)
     error = None
     page: list[Any] = []
-    next_token = None
+    next_token = prev_token = None
     total = 0
     try:
         result = ws.runs.search(
@@ -168,6 +168,7 @@ def experiment_page(
             page_token=page_token,
         )
         page, next_token = list(result), result.next_page_token
+        prev_token = result.previous_page_token
         total = ws.runs.count([exp.id], filter)
     except (InvalidInput, NotFound) as exc:
         error = exc.message
@@ -185,6 +186,7 @@ def experiment_page(
         filter=filter or "",
         order=order or "",
         next_token=next_token,
+        prev_token=prev_token,
         error=error,
         fmt=fmt,
         breadcrumbs=[("Experiments", "/experiments"), (exp.name, None)],
