@@ -132,6 +132,8 @@ def test_dataset_history_is_paginated_server_side(sqlite_ws: Any, server: str) -
     for bad in ({"page": 0}, {"per_page": 0}, {"per_page": 100_000}):
         r = httpx.get(f"{server}/datasets/many", params=bad, headers={"accept": "text/html"})
         assert r.status_code == 422, bad
+    past = httpx.get(f"{server}/datasets/many?page=3", headers={"accept": "text/html"})
+    assert past.status_code == 404 and "past the last page (2)" in past.text
 
 
 def test_dataset_list_is_paginated_server_side(sqlite_ws: Any, server: str) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from ..core import InvalidInput
+from ..core import InvalidInput, NotFound
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -58,7 +58,10 @@ def page_params(page: int, per_page: int) -> tuple[int, int]:
 
 
 def pager(request: Request, page: int, per_page: int, total: int) -> Pager:
-    """The pager of *page* among *total* items; links keep the other query parameters."""
+    """The pager of *page* among *total* items; links keep the other query parameters.
+
+    A page past the last one raises :class:`NotFound` (404).
+    """
 
     def url(n: int) -> str:
         keep = [(k, v) for k, v in request.query_params.multi_items() if k not in _OWN]
@@ -66,6 +69,12 @@ def pager(request: Request, page: int, per_page: int, total: int) -> Pager:
         return f"{request.url.path}?{urlencode(keep + own)}"
 
     last_page = max(1, -(-total // per_page))
+    if page > last_page:
+        raise NotFound(
+            f"page {page} is past the last page ({last_page}) of this list of {total}; "
+            "start from ?page=1",
+            details={"page": page, "pages": last_page},
+        )
     return Pager(
         page=page,
         per_page=per_page,
