@@ -59,6 +59,11 @@ def test_versions_numbers_parents_identity(ws: Any, tmp_path: Path) -> None:
     assert v3.version == 3 and v3.parent_id == forced.id and v3.digest != v1.digest
     assert [v.version for v in ws.datasets.log("docs")] == [3, 2, 1]
     assert [v.version for v in ws.datasets.log("docs", limit=1)] == [3]
+    assert [v.version for v in ws.datasets.log("docs", limit=2, offset=1)] == [2, 1]
+    assert ws.datasets.log("docs", limit=5, offset=3) == []
+    for bad in ({"limit": 0}, {"offset": -1}):
+        with pytest.raises(InvalidInput):
+            ws.datasets.log("docs", **bad)
     assert ws.datasets.get("docs").id == v3.id
     assert ws.datasets.get("docs@latest").id == v3.id
     assert ws.datasets.get("docs@1").id == v1.id
@@ -67,7 +72,8 @@ def test_versions_numbers_parents_identity(ws: Any, tmp_path: Path) -> None:
     # several versions with the same content: the digest names the newest
     assert ws.datasets.get(f"docs@{v1.digest}").version == 2
     names = [d.name for d in ws.datasets.list()]
-    assert names == ["docs"]
+    assert names == ["docs"] and ws.datasets.count() == 1
+    assert ws.datasets.list(limit=1, offset=1) == []
     d = ws.datasets.diff("docs@1", "docs@3")
     assert [f.path for f in d.added] == ["new.txt"]
     assert [b.path for _, b in d.modified] == ["part0/f0.txt"]
