@@ -168,3 +168,23 @@ def test_ui_paginates_server_side(server: tuple[str, Any]) -> None:
     href = re.search(r'id="prev-page" href="([^"]+)"', second.text).group(1)  # type: ignore[union-attr]
     back = c.get(f"/experiments/{exp.id}" + href.replace("&amp;", "&"))
     assert "r000<" in back.text and f"r{ui.PAGE_SIZE:03d}" not in back.text
+
+
+def test_experiment_list_is_paginated_server_side(server: tuple[str, Any]) -> None:
+    import re
+
+    url, ws = server
+    names = [f"exp-{i:02d}" for i in range(5)]
+    for name in names:
+        ws.experiments.create(name)
+    c = httpx.Client(base_url=url)
+    first = c.get("/experiments", params={"per_page": 2})
+    assert [n for n in names if f">{n}<" in first.text] == names[:2]
+    assert "1 to 2 of 5 experiments" in first.text and 'id="prev-page"' not in first.text
+    href = re.search(r'id="next-page" href="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    assert href.replace("&amp;", "&") == "/experiments?page=2&per_page=2"
+    last = c.get("/experiments", params={"per_page": 2, "page": 3})
+    assert [n for n in names if f">{n}<" in last.text] == names[4:]
+    assert 'id="next-page"' not in last.text and 'id="prev-page"' in last.text
+    assert c.get("/experiments", params={"page": 4, "per_page": 2}).status_code == 404
+    assert c.get("/experiments", params={"per_page": 0}).status_code == 422

@@ -192,6 +192,14 @@ def test_experiments_service(ws: Any) -> None:
         ws.experiments.get("x")
     assert [e.name for e in ws.experiments.list()] == ["churn"]
     assert ws.lineage.node(f"experiment:{exp.id}").label == "churn"
+    ws.experiments.create("ads")
+    ws.start_run("zoo", capture_env=False).end()
+    assert ws.experiments.count() == 3
+    page = ws.experiments.list(limit=1, offset=2)
+    assert [(e.name, e.run_count) for e in page] == [("zoo", 1)]
+    assert [e.name for e in ws.experiments.list(limit=2)] == ["ads", "churn"]
+    with pytest.raises(InvalidInput, match="offset"):
+        ws.experiments.list(offset=-1)
 
 
 def test_keys_of_an_experiment(sqlite_ws: Any) -> None:

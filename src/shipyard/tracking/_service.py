@@ -201,7 +201,12 @@ class Experiments:
             row.id, row.name, row.description, row.tags or {}, row.created_at, count or 0, last
         )
 
-    def list(self) -> list[Experiment]:
+    def list(self, limit: int | None = None, offset: int = 0) -> list[Experiment]:
+        """Experiments by name with their run counts (*limit* of them after *offset*)."""
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise InvalidInput(f"limit must be a positive integer, got {limit!r}")
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidInput(f"offset must be 0 or more, got {offset!r}")
         counts = (
             sa.select(
                 runs.c.experiment_id,
@@ -211,16 +216,26 @@ class Experiments:
             .group_by(runs.c.experiment_id)
             .subquery()
         )
+        q = (
+            sa.select(experiments, counts.c.n, counts.c.last)
+            .outerjoin(counts, counts.c.experiment_id == experiments.c.id)
+            .order_by(experiments.c.name)
+            .limit(limit)
+            .offset(offset or None)
+        )
         with self.ws.db.read() as conn:
-            rows = conn.execute(
-                sa.select(experiments, counts.c.n, counts.c.last)
-                .outerjoin(counts, counts.c.experiment_id == experiments.c.id)
-                .order_by(experiments.c.name)
-            ).all()
+            rows = conn.execute(q).all()
         return [
             Experiment(r.id, r.name, r.description, r.tags or {}, r.created_at, r.n or 0, r.last)
             for r in rows
         ]
+
+    def count(self) -> int:
+        """How many experiments the workspace holds."""
+        with self.ws.db.read() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(experiments)).scalar_one()
+            )
 
 
 # ---------------------------------------------------------------------- results

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from ...core import InvalidInput, NotFound
 from .._deps import get_ws, render
 from .._links import object_url
+from .._paging import PER_PAGE, page_params, pager
 
 router = APIRouter(include_in_schema=False)
 AREA = "experiments"
@@ -30,12 +31,20 @@ def fmt(v: Any) -> str:
 
 
 @router.get("/experiments", response_class=HTMLResponse)
-def experiments_page(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
+def experiments_page(
+    request: Request,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    ws: Any = Depends(get_ws),
+) -> HTMLResponse:
+    page, per_page = page_params(page, per_page)
+    pg = pager(request, page, per_page, ws.experiments.count())
     return render(
         request,
         "experiments/list.html",
         area=AREA,
-        experiments=ws.experiments.list(),
+        experiments=ws.experiments.list(limit=per_page, offset=pg.offset),
+        pager=pg,
         breadcrumbs=[("Experiments", None)],
     )
 
