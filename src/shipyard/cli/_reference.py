@@ -37,9 +37,9 @@ def render(app: typer.Typer | None = None, name: str = "shipyard") -> str:
         "<!-- Generated from the Typer app by `python -m shipyard.cli._reference > docs/cli.md`",
         f"     (`{REGENERATE}`); do not edit by hand. -->",
         "",
-        f"Every command accepts `--help`, which prints the same as this page. The options of "
-        f"`{name}` itself (the workspace, `--debug`) go before the command: "
-        f"`{name} --home ./ws info`.",
+        "Every command also takes `--help`, which prints its usage, arguments and options as",
+        f"below. The options of `{name}` itself (the workspace, `--debug`) go before the",
+        f"command: `{name} --home ./ws info`.",
         "",
     ]
     commands = list(_walk(root, ctx))
