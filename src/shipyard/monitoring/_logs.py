@@ -148,7 +148,12 @@ def write_log_table(
 
 
 class PredictionLogSink:
-    """Buffers predicted rows and writes them as rolling Parquet files (thread-safe)."""
+    """Buffers predicted rows and writes them as rolling Parquet files (thread-safe).
+
+    Rows arrive as dicts (:meth:`write`) or, from servers, as Arrow tables already in
+    the flattened log format (:meth:`write_table`, no per-row Python work); both are
+    buffered per (model, version, deployment) and written together.
+    """
 
     def __init__(
         self,
@@ -167,7 +172,8 @@ class PredictionLogSink:
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: dict[tuple[str, int, str | None], list[pa.Table]] = {}
+        self._buffered_rows = 0
         self._first_at: float | None = None
         self._closed = False
         self._stop = threading.Event()
@@ -181,47 +187,64 @@ class PredictionLogSink:
             self._thread.start()
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Buffer rows; flushes when the buffer is full or old."""
+        """Buffer rows (dicts with the base columns, ``inputs`` and ``outputs``)."""
         rows = list(rows)
         if not rows:
             return
+        groups: dict[tuple[str, int, str | None], list[dict[str, Any]]] = {}
+        for r in rows:
+            if r.get("deployment") is None and self.deployment is not None:
+                r["deployment"] = self.deployment
+            key = (str(r.get("model", "")), int(r.get("version", 0)), r.get("deployment"))
+            groups.setdefault(key, []).append(r)
+        for (model, version, deployment), part in groups.items():
+            self.write_table(
+                flatten_rows(part), model=model, version=version, deployment=deployment
+            )
+
+    def write_table(
+        self, table: pa.Table, *, model: str, version: int, deployment: str | None = None
+    ) -> None:
+        """Buffer a table in the flattened log format (the columns of :func:`flatten_rows`)."""
+        if table.num_rows == 0:
+            return
+        if deployment is None and self.deployment is not None:
+            deployment = self.deployment
+            i = table.schema.get_field_index("deployment")
+            column = pa.array([deployment] * table.num_rows, pa.string())
+            table = table.set_column(i, "deployment", column) if i >= 0 else table
         with self._lock:
             if self._closed:
                 raise InvalidInput("the prediction log sink is closed")
-            if self.deployment is not None:
-                for r in rows:
-                    if r.get("deployment") is None:
-                        r["deployment"] = self.deployment
-            self._buffer.extend(rows)
+            self._buffer.setdefault((model, int(version), deployment), []).append(table)
+            self._buffered_rows += table.num_rows
             if self._first_at is None:
                 self._first_at = time.monotonic()
-            due = len(self._buffer) >= self.max_rows or (
+            due = self._buffered_rows >= self.max_rows or (
                 time.monotonic() - self._first_at >= self.max_age_s
             )
             batch = self._take() if due else None
         if batch:
             self._write(batch)
 
-    def _take(self) -> list[dict[str, Any]]:
-        batch, self._buffer, self._first_at = self._buffer, [], None
+    def _take(self) -> dict[tuple[str, int, str | None], list[pa.Table]]:
+        batch, self._buffer, self._first_at = self._buffer, {}, None
+        self._buffered_rows = 0
         return batch
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
-        groups: dict[tuple[str, int, str | None], list[dict[str, Any]]] = {}
-        for r in batch:
-            key = (str(r.get("model", "")), int(r.get("version", 0)), r.get("deployment"))
-            groups.setdefault(key, []).append(r)
+    def _write(self, batch: dict[tuple[str, int, str | None], list[pa.Table]]) -> None:
         with self._write_lock:
-            for (model, version, deployment), rows in groups.items():
+            for (model, version, deployment), tables in batch.items():
+                table = (
+                    tables[0]
+                    if len(tables) == 1
+                    else pa.concat_tables(tables, promote_options="permissive")
+                )
                 write_log_table(
-                    self.ws,
-                    flatten_rows(rows),
-                    model=model,
-                    version=version,
-                    deployment=deployment,
+                    self.ws, table, model=model, version=version, deployment=deployment
                 )
                 self.files_written += 1
-                self.rows_written += len(rows)
+                self.rows_written += table.num_rows
 
     def flush(self) -> None:
         """Write everything buffered now."""
@@ -241,7 +264,8 @@ class PredictionLogSink:
                 try:
                     self._write(batch)
                 except Exception:  # keep serving; the rows are reported lost
-                    log.exception("cannot write %d prediction log rows", len(batch))
+                    n = sum(t.num_rows for ts in batch.values() for t in ts)
+                    log.exception("cannot write %d prediction log rows", n)
 
     def close(self) -> None:
         """Flush and stop the background timer; further writes raise."""

@@ -232,6 +232,11 @@ class Predictor:
     def predict(self, data: Any) -> np.ndarray:
         return self._loaded.predict(self.prepare(data))
 
+    def predict_prepared(self, data: Any) -> np.ndarray:
+        """:meth:`predict` for inputs that already went through :meth:`prepare` (a
+        server prepares each request once, then predicts on the batch of them)."""
+        return self._loaded.predict(data)
+
     def predict_proba(self, data: Any) -> np.ndarray:
         if self._loaded.predict_proba is None:
             raise InvalidInput(

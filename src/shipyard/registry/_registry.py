@@ -480,19 +480,26 @@ class ModelRegistry(AliasesAndPromotions):
         return np.frombuffer(self.ws.blobs.get_bytes(data.row_hashes), dtype=np.uint64)
 
     # ================================================================== load
-    def load(self, ref: Any) -> Predictor:
-        """A :class:`Predictor` for the version *ref* names (cached: versions are immutable)."""
+    def load(self, ref: Any, *, threads: int | None = None) -> Predictor:
+        """A :class:`Predictor` for the version *ref* names (cached: versions are immutable).
+
+        ``threads`` caps the intra-op threads of runtimes that have them (ONNX Runtime),
+        and turns their spin-waiting off: a server running several models or workers on
+        a few cores wants 1; None keeps the runtime's default (all cores).
+        """
         v = self.get(ref)
+        key = v.id if threads is None else f"{v.id}/threads={threads}"
         with self._cache_lock:
-            cached = self._cache.get(v.id)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(v.id)
+                self._cache.move_to_end(key)
                 return Predictor(v, cached._loaded)
         fl = get_flavor(v.flavor)
-        loaded = fl.load(self.ws.blobs.get_bytes(v.digest, verify=True), v.flavor_meta)
+        meta = v.flavor_meta if threads is None else {**v.flavor_meta, "runtime_threads": threads}
+        loaded = fl.load(self.ws.blobs.get_bytes(v.digest, verify=True), meta)
         predictor = Predictor(v, loaded)
         with self._cache_lock:
-            self._cache[v.id] = predictor
+            self._cache[key] = predictor
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return predictor

@@ -1,24 +1,41 @@
 """Prediction logging: rows go to the monitoring sink from a background thread.
 
-The request path only puts one item on a bounded queue (``put_nowait``); when the queue
-is full, or no sink is available, the rows are dropped and counted, never the request.
+The request path only appends one tuple to a bounded deque (no lock, no wake-up); when
+it is full, or no sink is available, the rows are dropped and counted, never the
+request. A daemon thread drains the deque a few times a second and hands the sink one
+Arrow table per model version, built column by column from the requests' arrays (no
+per-row Python work on the serving process), or row dicts for sinks without
+``write_table``.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-import queue
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 
 log = logging.getLogger("shipyard.serving")
 
-_STOP = object()
+
+class _Entry(NamedTuple):
+    request_id: str
+    ts: float  # seconds since the epoch
+    model: str
+    version: int
+    deployment: str | None
+    protocol: str
+    status: int
+    latency_ms: float
+    rows: int
+    inputs: Any
+    outputs: dict[str, Any]
 
 
 def open_sink(ws: Any, deployment: str | None) -> Any:
@@ -47,6 +64,22 @@ def _input_columns(inputs: Any) -> dict[str, np.ndarray]:
     return {}
 
 
+def _as_dict(e: _Entry) -> dict[str, Any]:
+    return {
+        "request_id": e.request_id,
+        "ts": datetime.fromtimestamp(e.ts, UTC),
+        "model": e.model,
+        "version": e.version,
+        "deployment": e.deployment,
+        "protocol": e.protocol,
+        "status": e.status,
+        "latency_ms": e.latency_ms,
+        "rows": e.rows,
+        "inputs": e.inputs,
+        "outputs": e.outputs,
+    }
+
+
 def build_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """Expand one served request into one log row per predicted row."""
     cols = {k: np.asarray(v).tolist() for k, v in _input_columns(entry.pop("inputs")).items()}
@@ -65,8 +98,99 @@ def build_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _column(parts: list[np.ndarray]) -> Any:
+    """One log column from per-request 1-D arrays, typed as the row path types it."""
+    import pyarrow as pa
+
+    arr = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return pa.array(arr.astype(np.float64, copy=False))
+    if kind in "iu":
+        return pa.array(arr.astype(np.int64, copy=False))
+    if kind == "b":
+        return pa.array(arr)
+    values = arr.tolist()
+    try:
+        out = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    return out.cast(pa.float64()) if pa.types.is_null(out.type) else out
+
+
+def _stacked(values: list[Any], ns: np.ndarray) -> dict[str, list[np.ndarray]] | None:
+    """Per column, the 1-D arrays of every request (None when they do not line up)."""
+    first = values[0]
+    if isinstance(first, np.ndarray) and first.ndim == 2 and first.shape[1] <= 64:
+        width = first.shape[1]
+        if not all(isinstance(v, np.ndarray) and v.shape[1:] == (width,) for v in values):
+            return None
+        arr = np.concatenate(values) if len(values) > 1 else first
+        if len(arr) != int(ns.sum()):
+            return None
+        return {f"x{j}": [arr[:, j]] for j in range(width)}
+    cols = [_input_columns(v) for v in values]
+    keys = list(cols[0])
+    out: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    for c, n in zip(cols, ns.tolist(), strict=True):
+        if list(c) != keys:
+            return None
+        for k, v in c.items():
+            if v.ndim != 1 or len(v) != n:
+                return None
+            out[k].append(v)
+    return out
+
+
+def build_table(entries: list[_Entry]) -> Any:
+    """The requests of one model version as one table in the sink's flattened format,
+    or None when their inputs or outputs do not line up column for column."""
+    import pyarrow as pa
+
+    ns = np.fromiter((e.rows for e in entries), np.int64, len(entries))
+    total = int(ns.sum())
+    inputs = _stacked([e.inputs for e in entries], ns)
+    outputs = _stacked([e.outputs for e in entries], ns)
+    if inputs is None or outputs is None:
+        return None
+    starts = np.cumsum(ns) - ns
+
+    def per_request(values: list[Any], dtype: Any) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), ns)
+
+    e0 = entries[0]
+    ts_us = (per_request([e.ts for e in entries], np.float64) * 1e6).astype(np.int64)
+    arrays: dict[str, Any] = {
+        "request_id": pa.array(per_request([e.request_id for e in entries], object), pa.string()),
+        "row": pa.array((np.arange(total) - np.repeat(starts, ns)).astype(np.int32)),
+        "ts": pa.array(ts_us, pa.timestamp("us", tz="UTC")),
+        "model": pa.array([e0.model] * total, pa.string()),
+        "version": pa.array(np.full(total, e0.version, np.int32)),
+        "deployment": pa.array([e0.deployment] * total, pa.string()),
+        "protocol": pa.array(per_request([e.protocol for e in entries], object), pa.string()),
+        "status": pa.array(per_request([e.status for e in entries], np.int16)),
+        "latency_ms": pa.array(per_request([e.latency_ms for e in entries], np.float64)),
+    }
+    extra = {f"in_{k}": _column(v) for k, v in inputs.items()}
+    extra.update({f"out_{k}": _column(v) for k, v in outputs.items()})
+    for name in sorted(extra):
+        arrays[name] = extra[name]
+    return pa.table(arrays)
+
+
+def warm_up() -> None:
+    """Import and exercise the table path once, so the first write does not stall the
+    serving process on imports (pyarrow pulls in pandas on first use)."""
+    e = _Entry("warm", time.time(), "m", 1, None, "v2", 200, 0.0, 1, np.zeros((1, 1)), {})
+    build_table([e._replace(outputs={"predict": np.zeros(1)})])
+
+
 class PredictionLogger:
-    """A bounded queue drained by one daemon thread into *sink* (``write(rows)``)."""
+    """A bounded deque drained by one daemon thread into *sink*.
+
+    The sink needs ``write(rows)`` (row dicts), ``flush()`` and ``close()``; with
+    ``write_table(table, model=, version=, deployment=)`` it receives Arrow tables.
+    """
 
     def __init__(
         self,
@@ -74,11 +198,15 @@ class PredictionLogger:
         on_drop: Callable[[int], None],
         max_pending: int = 10_000,
         flush_every_s: float = 2.0,
+        poll_s: float = 0.2,
     ) -> None:
         self.sink = sink
         self.on_drop = on_drop
         self.flush_every_s = flush_every_s
-        self.queue: queue.Queue[Any] = queue.Queue(max_pending)
+        self.poll_s = poll_s
+        self.max_pending = max_pending
+        self._pending: collections.deque[_Entry] = collections.deque()
+        self._stop = threading.Event()
         self.written = 0
         self._thread: threading.Thread | None = None
         if sink is not None:
@@ -91,7 +219,7 @@ class PredictionLogger:
         self,
         *,
         request_id: str,
-        ts: datetime,
+        ts: datetime | float | None,
         model: str,
         version: int,
         deployment: str | None,
@@ -102,56 +230,50 @@ class PredictionLogger:
         inputs: Any,
         outputs: dict[str, Any],
     ) -> None:
-        if self.sink is None:
+        """Queue one served request; never blocks (drops and counts when full)."""
+        if self.sink is None or len(self._pending) >= self.max_pending:
             self.on_drop(rows)
             return
-        entry = {
-            "request_id": request_id,
-            "ts": ts,
-            "model": model,
-            "version": version,
-            "deployment": deployment,
-            "protocol": protocol,
-            "status": status,
-            "latency_ms": latency_ms,
-            "rows": rows,
-            "inputs": inputs,
-            "outputs": outputs,
-        }
-        try:
-            self.queue.put_nowait(entry)
-        except queue.Full:
-            self.on_drop(rows)
+        if not isinstance(ts, float):
+            ts = ts.timestamp() if isinstance(ts, datetime) else time.time()
+        entry = _Entry(request_id, ts, model, int(version), deployment, protocol, int(status),
+                       float(latency_ms), int(rows), inputs, outputs)  # fmt: skip
+        self._pending.append(entry)
+
+    def _drain(self) -> list[_Entry]:
+        out = []
+        pending = self._pending
+        with contextlib.suppress(IndexError):
+            for _ in range(len(pending)):
+                out.append(pending.popleft())
+        return out
+
+    def _write(self, entries: list[_Entry]) -> None:
+        groups: dict[tuple[str, int, str | None], list[_Entry]] = {}
+        for e in entries:
+            groups.setdefault((e.model, e.version, e.deployment), []).append(e)
+        write_table = getattr(self.sink, "write_table", None)
+        for (model, version, deployment), part in groups.items():
+            n = sum(e.rows for e in part)
+            try:
+                table = build_table(part) if write_table is not None else None
+                if write_table is not None and table is not None:
+                    write_table(table, model=model, version=version, deployment=deployment)
+                else:
+                    rows = [r for e in part for r in build_rows(_as_dict(e))]
+                    self.sink.write(rows)
+                self.written += n
+            except Exception:
+                log.exception("prediction log write failed; %d rows dropped", n)
+                self.on_drop(n)
 
     def _run(self) -> None:
-        import time
-
         last_flush = time.monotonic()
         while True:
-            try:
-                item = self.queue.get(timeout=self.flush_every_s)
-            except queue.Empty:
-                item = None
-            batch: list[dict[str, Any]] = []
-            stop = item is _STOP
-            if item is not None and not stop:
-                batch.extend(build_rows(item))
-                while len(batch) < 5000:
-                    try:
-                        more = self.queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        stop = True
-                        break
-                    batch.extend(build_rows(more))
-            if batch:
-                try:
-                    self.sink.write(batch)
-                    self.written += len(batch)
-                except Exception:
-                    log.exception("prediction log write failed; %d rows dropped", len(batch))
-                    self.on_drop(len(batch))
+            stop = self._stop.wait(self.poll_s)
+            entries = self._drain()
+            if entries:
+                self._write(entries)
             if stop or time.monotonic() - last_flush >= self.flush_every_s:
                 with contextlib.suppress(Exception):
                     self.sink.flush()
@@ -162,8 +284,7 @@ class PredictionLogger:
     def close(self, timeout: float = 10.0) -> None:
         if self._thread is None:
             return
-        with contextlib.suppress(Exception):
-            self.queue.put(_STOP, timeout=timeout)
+        self._stop.set()
         self._thread.join(timeout)
         self._thread = None
         with contextlib.suppress(Exception):
