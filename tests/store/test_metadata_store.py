@@ -86,6 +86,21 @@ def test_lineage_graph_queries(db_url: str) -> None:
     db.dispose()
 
 
+def test_lineage_reference_by_id_keeps_the_label(db_url: str) -> None:
+    db = Database(db_url)
+    migrate(db)
+    lin = Lineage(db)
+    lin.record(Node("dataset_version", "D1", "churn@2"), Node("step_run", "S1", "p/load"), "input")
+    # a pipeline passing the version by reference knows only its id
+    lin.record(Node("step_run", "S1", "p/load"), Node("dataset_version", "D1", "D1"), "output")
+    lin.record(Node("step_run", "S2", ""), Node("dataset_version", "D1"), "output")
+    assert lin.node("dataset_version:D1").label == "churn@2"
+    lin.add(Node("dataset_version", "D1", "churn@2 (renamed)"))
+    assert lin.node("dataset_version:D1").label == "churn@2 (renamed)"
+    assert lin.node("step_run:S2").label == "S2"
+    db.dispose()
+
+
 def test_lineage_cycle_terminates(db_url: str) -> None:
     db = Database(db_url)
     migrate(db)

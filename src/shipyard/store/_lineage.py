@@ -218,11 +218,13 @@ class Lineage:
         return sqlite.insert(table)
 
     def _upsert_nodes(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        # A node named only by its id (a bare reference) keeps the label it already has.
         ins = self._insert(lineage_nodes)
-        conn.execute(
-            ins.on_conflict_do_update(index_elements=["key"], set_={"label": ins.excluded.label}),
-            rows,
+        label = sa.case(
+            (ins.excluded.label == ins.excluded.object_id, lineage_nodes.c.label),
+            else_=ins.excluded.label,
         )
+        conn.execute(ins.on_conflict_do_update(index_elements=["key"], set_={"label": label}), rows)
 
     def created(self, obj: NodeLike, *, conn: sa.Connection | None = None) -> None:
         """Register a newly created object; link it from the active producer, if any.
