@@ -130,6 +130,10 @@ def figure(study: Study, kind: str) -> dict[str, Any]:
         except (ValueError, RuntimeError) as exc:
             return _empty(f"cannot draw the {kind} plot: {exc}")
     out: dict[str, Any] = json.loads(fig.to_json())
+    # plotly.py's default template (automargin, title standoff) makes Plotly.js log
+    # 'attribute y: Expected length, "-Infinity"' in fixed-height charts; the UI styles
+    # its charts itself, so the figure goes without it (and ~8 KB lighter).
+    out.get("layout", {}).pop("template", None)
     return out
 
 
