@@ -58,7 +58,14 @@ def scrape(url: str, timeout: float = 0.5) -> dict[str, Any]:
 @router.get("/deployments", response_class=HTMLResponse)
 def deployments_page(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
     deps = ws.deployments.list()
-    return render(request, "deployments/list.html", area=AREA, deps=deps, one=None)
+    return render(
+        request,
+        "deployments/list.html",
+        area=AREA,
+        deps=deps,
+        one=None,
+        breadcrumbs=[("Deployments", None)],
+    )
 
 
 @router.get("/deployments/live.json")
@@ -75,4 +82,11 @@ def live(ids: str = "", ws: Any = Depends(get_ws)) -> JSONResponse:
 @router.get("/deployments/{dep_id}", response_class=HTMLResponse)
 def deployment_page(dep_id: str, request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
     d = ws.deployments.get(dep_id)
-    return render(request, "deployments/list.html", area=AREA, deps=[d], one=d)
+    return render(
+        request,
+        "deployments/list.html",
+        area=AREA,
+        deps=[d],
+        one=d,
+        breadcrumbs=[("Deployments", "/deployments"), (d.name, None)],
+    )

@@ -27,7 +27,8 @@ CHARTS = ("drift", "histogram", "prediction", "performance", "latency", "errors"
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitors_page(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
     rows = []
-    for m in ws.monitors.list():
+    monitors = ws.monitors.list()
+    for m in monitors:
         last = ws.monitors.checks(m.name, 1)
         firing = ws.monitors.alerts(m.name, state="firing")
         rows.append((m, last[0] if last else None, len(firing)))
@@ -38,6 +39,8 @@ def monitors_page(request: Request, ws: Any = Depends(get_ws)) -> HTMLResponse:
         fmt=fmt,
         rows=rows,
         alerts=ws.monitors.alerts(None, limit=50),
+        monitors={m.id: m for m in monitors},
+        breadcrumbs=[("Monitoring", None)],
     )
 
 
@@ -55,6 +58,8 @@ def monitor_page(
         m=m,
         last=last[0] if last else None,
         alerts=ws.monitors.alerts(m.name, limit=100),
+        monitors={m.id: m},
         charts=CHARTS,
         column=column or "",
+        breadcrumbs=[("Monitoring", "/monitoring"), (m.name, None)],
     )
