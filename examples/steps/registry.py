@@ -1,10 +1,12 @@
 """Demo step: register the churn model, test it with a suite, promote it through a gate.
 
-Trains a gradient-boosting pipeline on synthetic churn data, registers it with its
-training data and signature, evaluates it with a suite (an AUC threshold, a worst-slice
-check by region and contract, an invariance test and a directional test), promotes it to
-``champion``, shows the gate refusing a deliberately weaker model, and writes the
-model card.
+A small pipeline prepares the synthetic churn data as two dataset versions
+(``churn-model-train``, ``churn-model-test``); a tracked run reads the training version,
+trains a gradient-boosting pipeline and registers it with its run, training data and
+signature, so the model's lineage reaches back to the pipeline run that made its data.
+The model is evaluated with a suite (an AUC threshold, a worst-slice check by region and
+contract, an invariance test and a directional test), promoted to ``champion``; the gate
+refuses a deliberately weaker model, and the model card is written.
 
 Run standalone with ``python examples/steps/registry.py`` (a temporary workspace).
 """
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import tempfile
 from typing import Any
+
+import shipyard as sy
+from shipyard.pipelines import current_workspace
 
 FEATURES = [
     "tenure_months",
@@ -42,24 +47,56 @@ def _pipeline(n_estimators: int, max_depth: int) -> Any:
     )
 
 
-def run(ws: Any, console: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    import shipyard as sy
+@sy.step(outputs=("train", "test"))
+def prepare(rows: int = 4000, train_rows: int = 3000, seed: int = 11) -> Any:
+    """The churn table, committed as a training and a test dataset version."""
     from shipyard.data.synthetic import make_churn
 
-    data = make_churn(4000, seed=11)[[*FEATURES, "churned"]]
-    train, test = data.iloc[:3000].reset_index(drop=True), data.iloc[3000:].reset_index(drop=True)
-    p = {"n_estimators": 150, "max_depth": 3, **(params or {})}
-    model = _pipeline(p["n_estimators"], p["max_depth"]).fit(train[FEATURES], train["churned"])
-    v = ws.models.register(
-        "churn",
-        model,
-        datasets=[train],
-        input_example=train[FEATURES].head(5),
-        description="Scores how likely a subscriber is to cancel in the next quarter; "
-        "used to target retention offers. Not for pricing or credit decisions.",
-        tags={"algorithm": "gradient-boosting"},
+    data = make_churn(rows, seed=seed)[[*FEATURES, "churned"]]
+    datasets = current_workspace().datasets
+    train = datasets.commit(
+        "churn-model-train", data.iloc[:train_rows].reset_index(drop=True), message="training"
     )
-    console.print(f"registered {v.ref} ({v.flavor}, {v.size_mb:.2f} MB)")
+    test = datasets.commit(
+        "churn-model-test", data.iloc[train_rows:].reset_index(drop=True), message="test"
+    )
+    return train, test
+
+
+@sy.pipeline
+def churn_model_data(rows: int = 4000, seed: int = 11):
+    return prepare(rows=rows, seed=seed)
+
+
+def run(ws: Any, console: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    prepared = churn_model_data.run(executor="inline", ws=ws)
+    if prepared.status != "succeeded":
+        raise RuntimeError(prepared.error)
+    train_version, test_version = prepared.result
+    train, test = train_version.to_pandas(), test_version.to_pandas()
+    console.print(
+        f"pipeline churn_model_data made {train_version.ref} and {test_version.ref} "
+        f"(run {prepared.id})"
+    )
+    p = {"n_estimators": 150, "max_depth": 3, **(params or {})}
+    with ws.start_run(experiment="churn-champion", name="gbm", params=p) as training_run:
+        training_run.log_input(train_version)
+        model = _pipeline(p["n_estimators"], p["max_depth"]).fit(train[FEATURES], train["churned"])
+        proba = model.predict_proba(train[FEATURES])[:, 1]
+        training_run.log_metrics({"train_auc": roc_auc_score(train["churned"], proba)})
+        v = ws.models.register(
+            "churn",
+            model,
+            run=training_run,
+            datasets=[train_version],
+            input_example=train[FEATURES].head(5),
+            description="Scores how likely a subscriber is to cancel in the next quarter; "
+            "used to target retention offers. Not for pricing or credit decisions.",
+            tags={"algorithm": "gradient-boosting"},
+        )
+    console.print(f"registered {v.ref} ({v.flavor}, {v.size_mb:.2f} MB) from run {training_run.id}")
 
     suite = sy.Suite(
         [
@@ -153,8 +190,6 @@ class _OneFeature:
 
 if __name__ == "__main__":
     from rich.console import Console
-
-    import shipyard as sy
 
     with tempfile.TemporaryDirectory() as home, sy.Workspace(home) as ws:
         print(run(ws, Console()))
