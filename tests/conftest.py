@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ def _need(service: str, probe: Any) -> None:
     pytest.skip(message)
 
 
+_artifacts: dict[str, Path] = {}
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _unavailable:
         terminalreporter.section("services")
@@ -47,6 +51,78 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                 f"{service} was unavailable, so the tests that need it were SKIPPED: {reason}."
                 " CI sets SHIPYARD_TEST_REQUIRE_SERVICES=1 to fail instead."
             )
+    if _artifacts:
+        terminalreporter.section("test artifacts")
+        for name, path in _artifacts.items():
+            files = sum(1 for f in path.iterdir() if f.is_file()) if path.is_dir() else 0
+            terminalreporter.write_line(f"{name}: {files} file(s) in {path}")
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``artifact_dir(name)``: a folder for files a test leaves behind (screenshots).
+
+    ``$SHIPYARD_TEST_ARTIFACTS/<name>`` when that variable is set (CI keeps it), else a
+    pytest temporary folder; the terminal summary prints where each one is.
+    """
+
+    def make(name: str) -> Path:
+        if name not in _artifacts:
+            base = os.environ.get("SHIPYARD_TEST_ARTIFACTS", "")
+            path = Path(base) / name if base else tmp_path_factory.mktemp(name, numbered=False)
+            path.mkdir(parents=True, exist_ok=True)
+            _artifacts[name] = path.resolve()
+        return _artifacts[name]
+
+    return make
+
+
+# --------------------------------------------------------------------------- quickstart
+@dataclass(frozen=True)
+class Quickstart:
+    home: Path  # the workspace folder the quickstart filled
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def quickstart_home(tmp_path_factory: pytest.TempPathFactory) -> Quickstart:
+    """``examples/quickstart.py --home <tmp> --no-serve``, run once per test session.
+
+    Tests read the workspace it leaves (or copy it before changing it: it is shared).
+    """
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    base = tmp_path_factory.mktemp("quickstart")
+    home = base / "demo"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SHIPYARD_") or k.startswith("SHIPYARD_TEST_")
+    }
+    env["SHIPYARD_HOME"] = str(base / "default-home")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "quickstart.py"),
+            "--home",
+            str(home),
+            "--no-serve",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=base,
+        env=env,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"examples/quickstart.py exited with {proc.returncode}:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
+            pytrace=False,
+        )
+    return Quickstart(home=home, stdout=proc.stdout)
 
 
 # --------------------------------------------------------------------------- postgres
@@ -184,7 +260,14 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{reason} and SHIPYARD_TEST_REQUIRE_BROWSER is set", pytrace=False)
         _unavailable.setdefault("Chromium", reason)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        reason = f"Playwright not installed ({exc}; pip install playwright)"
+        if os.environ.get("SHIPYARD_TEST_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(f"{reason} and SHIPYARD_TEST_REQUIRE_BROWSER is set", pytrace=False)
+        _unavailable.setdefault("Playwright", reason)
+        pytest.skip(reason)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,23 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
-    home = tmp_path / "demo"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "quickstart.py"),
-            "--home",
-            str(home),
-            "--no-serve",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+def test_quickstart_runs_end_to_end(quickstart_home: Any, tmp_path: Path) -> None:
+    out = quickstart_home.stdout
     for stage in (
         "data",
         "labels",
@@ -38,12 +25,16 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
         "tuning",
         "registry",
         "export",
+        "serving",
+        "monitoring",
     ):
         assert f"✓ {stage}" in out, stage
     assert "gate_refused=True" in out and "Quickstart summary" in out
     for page in ("dataset version", "run comparison", "study", "model with lineage"):
         assert page in out, page
-    # Re-running on the same workspace with --reuse must not crash either.
+    # Re-running with --reuse must not crash either: on a copy, the workspace is shared.
+    home = tmp_path / "demo"
+    shutil.copytree(quickstart_home.home, home)
     again = subprocess.run(
         [
             sys.executable,
@@ -61,6 +52,7 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "✓ data" in again.stdout and "✓ tracking" in again.stdout
 
 
 def test_quickstart_rejects_unknown_stage(tmp_path: Path) -> None:
