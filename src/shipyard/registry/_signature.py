@@ -192,6 +192,8 @@ class Signature:
                     details={"field": spec.name, "problem": "missing"},
                 )
             values = cols[spec.name]
+            if values.dtype.kind == "O" and spec.kind != "any":
+                _check_scalars(values, spec, what)
             actual = dtype_kind(values.dtype)
             if actual == "string" and spec.kind not in ("string", "any"):
                 values = _coerce_object(values, spec, what)
@@ -244,7 +246,7 @@ class Signature:
             if np.can_cast(arr.dtype, want, casting="same_kind") or (
                 want.kind == "f" and arr.dtype.kind in "iub"
             ):
-                arr = arr.astype(want)
+                arr = _cast_in_range(arr, want, spec, what)
             else:
                 raise InvalidInput(
                     f"tensor {spec.name!r} of {what} has dtype {arr.dtype}; the signature "
@@ -280,6 +282,41 @@ def _as_array(obj: Any) -> np.ndarray:
     return np.asarray(obj)
 
 
+def _cast_in_range(arr: np.ndarray, want: np.dtype, spec: TensorSpec, what: str) -> np.ndarray:
+    """*arr* cast to *want*, refusing values the narrower type cannot hold (1e39 in
+    float32 would become inf, 2**40 in int32 would wrap around)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = arr.astype(want)
+    bad: Any = None
+    if want.kind == "f" and arr.dtype.kind in "iuf" and out.size:
+        lost = ~np.isfinite(out) & np.isfinite(arr)
+        if lost.any():
+            bad = arr[lost][0]
+    elif want.kind in "iu" and arr.dtype.kind in "iu" and out.size:
+        info = np.iinfo(want)
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            bad = lo if lo < info.min else hi
+    if bad is not None:
+        raise InvalidInput(
+            f"tensor {spec.name!r} of {what} holds {bad.item()!r}, beyond the range of "
+            f"{spec.dtype} that the signature expects",
+            details={"field": spec.name, "problem": "range", "expected": spec.dtype},
+        )
+    return out
+
+
+def _check_scalars(values: np.ndarray, spec: ColumnSpec, what: str) -> None:
+    """Refuse an object column holding objects or lists (a JSON ``{...}`` per row)."""
+    for i, v in enumerate(values):
+        if isinstance(v, Mapping | list | tuple | set):
+            raise InvalidInput(
+                f"column {spec.name!r} of {what} holds a {type(v).__name__} at row {i}; the "
+                f"signature expects one {spec.kind} value per row",
+                details={"field": spec.name, "problem": "dtype", "expected": spec.kind},
+            )
+
+
 def _coerce_object(values: np.ndarray, spec: ColumnSpec, what: str) -> np.ndarray:
     """Object columns holding numbers (JSON input) become numeric; text stays text."""
     if values.dtype.kind != "O":
@@ -311,7 +348,13 @@ def to_columns(data: Any, names: list[str] | None, what: str) -> Columns:
         cols: Columns = {}
         for k in keys:
             if all(k in r for r in data):
-                cols[str(k)] = np.asarray([r[k] for r in data])
+                try:
+                    cols[str(k)] = np.asarray([r[k] for r in data])
+                except ValueError as exc:  # a list in one row, a scalar in another
+                    raise InvalidInput(
+                        f"column {k!r} of {what} mixes values of different shapes ({exc})",
+                        details={"field": str(k), "problem": "shape"},
+                    ) from None
         return cols
     arr = _as_array(data)
     if names is None:
