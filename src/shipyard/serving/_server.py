@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from ..core import InvalidInput, NotFound
 from ._batcher import BatchConfig, Batcher, Overloaded, n_rows
 from ._metrics import ServerMetrics
+from ._openapi import openapi_endpoint
 from ._predlog import PredictionLogger, open_sink
 
 log = logging.getLogger("shipyard.serving")
@@ -365,8 +367,8 @@ class ModelServer:
             rows = n_rows(prepared)
             if rows == 0:
                 raise BadRequest("the request holds no rows", None)
-            timeout = request.headers.get("x-timeout-ms")
-            out = await lv.batcher.submit(prepared, float(timeout) if timeout else None)
+            timeout = _timeout_ms(request.headers.get("x-timeout-ms"))
+            out = await lv.batcher.submit(prepared, timeout)
             return lv, prepared, out, rows
         finally:
             lv.inflight -= 1
@@ -408,7 +410,8 @@ def _oip_inputs(body: Any, lv: Loaded) -> Any:
         if not isinstance(data, list):
             raise BadRequest(f"input {name!r} needs 'data': a list", name)
         try:
-            arr = np.asarray(data, dtype=_DTYPES[dt] if dt != "BYTES" else None)
+            with np.errstate(over="ignore"):  # overflow to inf is reported below
+                arr = np.asarray(data, dtype=_DTYPES[dt] if dt != "BYTES" else None)
             if dt == "BYTES":
                 arr = arr.astype(object)
             arr = arr.reshape(shape)
@@ -416,6 +419,8 @@ def _oip_inputs(body: Any, lv: Loaded) -> Any:
             raise BadRequest(
                 f"input {name!r}: data does not fit datatype {dt} and shape {shape} ({exc})", name
             ) from None
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():  # JSON has no inf: overflow
+            raise BadRequest(f"input {name!r} holds values beyond the range of {dt}", name)
         arrays[name] = arr
     if sig is None:
         if len(arrays) == 1:
@@ -478,6 +483,47 @@ def _records_inputs(body: Any, lv: Loaded) -> Any:
         if not isinstance(r, dict):
             raise BadRequest(f"record {i} is not an object", f"records[{i}]")
     return recs
+
+
+def _timeout_ms(header: str | None) -> float | None:
+    """The ``x-timeout-ms`` header as a positive number of milliseconds, or None."""
+    if not header:
+        return None
+    try:
+        value = float(header)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise BadRequest(
+            f"header x-timeout-ms must be a positive number of milliseconds; got {header!r}",
+            "x-timeout-ms",
+        )
+    return value
+
+
+def _load_ref(body: Any) -> str | None:
+    """The reference a repository load request names (``{"ref": "churn@3"}`` or the
+    protocol's ``{"parameters": {"ref": …}}``); None reloads the served reference."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be an object like {"ref": "churn@3"}', "body")
+    params = body.get("parameters")
+    if params is not None and not isinstance(params, dict):
+        raise BadRequest(
+            f"'parameters' must be an object holding 'ref', not {type(params).__name__}",
+            "parameters",
+        )
+    ref = body.get("ref")
+    if ref is None or ref == "":
+        ref = (params or {}).get("ref")
+    if ref is None or ref == "":
+        return None
+    if not isinstance(ref, str):
+        raise BadRequest(
+            f"'ref' must be a model reference like 'churn@3', not {type(ref).__name__}", "ref"
+        )
+    return ref
 
 
 def _np_safe(arr: np.ndarray) -> Any:
@@ -709,14 +755,11 @@ def create_server(
 
     async def repo_load(request: Request) -> Response:
         name = request.path_params["name"]
-        body: Any = {}
-        with contextlib.suppress(Exception):
-            body = await read_json(request) if await request.body() else {}
-        ref = (
-            (body or {}).get("ref") or (body.get("parameters") or {}).get("ref")
-            if isinstance(body, dict)
-            else None
-        )
+        try:
+            ref = _load_ref(await read_json(request) if await request.body() else None)
+        except BadRequest as exc:
+            kind = "InvalidInput" if exc.status == 400 else "TooLarge"
+            return _error(exc.status, kind, exc.message, field=exc.field)
         slot = server.slots.get(name)
         if slot is None:
             slot = Slot(name, ref or name)
@@ -766,6 +809,7 @@ def create_server(
         Route("/v2/repository/models/{name}/load", repo_load, methods=["POST"]),
         Route("/v2/repository/models/{name}/unload", repo_unload, methods=["POST"]),
         Route("/metrics", metrics),
+        Route("/openapi.json", openapi_endpoint(server, _DTYPES)),
     ]
 
     @contextlib.asynccontextmanager
