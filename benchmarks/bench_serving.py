@@ -280,6 +280,9 @@ def main() -> None:
     clients = 16
 
     only = {p.strip() for p in args.only.split(",") if p.strip()}
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom")} if args.workers > 1 else {}
+    if env:
+        (tmp / "prom").mkdir()
     if not only or "rf" in only:
         # 1. the HTTP ceiling vs the model server
         bare_file = tmp / "bare_app.py"
@@ -290,9 +293,6 @@ def main() -> None:
         with Server(bare_cmd, "/v1/models/rf/predict") as bare:
             load(bare.port, "/v1/models/rf/predict", rf_bodies, clients, 1.0)
             ceiling = measure(bare, "/v1/models/rf/predict", rf_bodies, clients, args.duration)
-        env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom")} if args.workers > 1 else {}
-        if env:
-            (tmp / "prom").mkdir()
         path = "/v1/models/rf:predict"
         with Server([*serve, "rf@1", "--max-latency-ms", "0"], "/v2/health/ready", env) as srv:
             load(srv.port, path, rf_bodies, clients, 1.0)

@@ -29,6 +29,15 @@ def serve(
     timeout_ms: float = typer.Option(5000.0, help="Default request deadline (503 deadline)."),
     no_batching: bool = typer.Option(False, "--no-batching", help="One model call per request."),
     threads: int = typer.Option(2, help="Inference threads per worker."),
+    intra_op_threads: int = typer.Option(
+        1, help="Threads inside one model call (ONNX Runtime); 0: all cores."
+    ),
+    features: list[str] = typer.Option(
+        [],
+        "--features",
+        help="MODEL=SERVICE (or SERVICE with one model): records may carry only the "
+        "entity keys; the other columns come from that feature service's online store.",
+    ),
     deployment: str = typer.Option(None, help="Deployment name for logs and the UI."),
     watch_interval: float = typer.Option(
         2.0, help="Seconds between registry polls for alias moves (0: never)."
@@ -51,8 +60,23 @@ def serve(
         timeout_ms=timeout_ms,
         enabled=not no_batching,
     )
-    for ref in refs:
-        ws.models.get(ref)  # fail fast on a wrong reference
+    models = [ws.models.get(ref).name for ref in refs]  # fail fast on a wrong reference
+    feature_map: dict[str, str] = {}
+    for item in features:
+        model, sep, service = item.rpartition("=")
+        if not sep:
+            if len(models) != 1:
+                raise typer.BadParameter(
+                    f"--features {item!r}: name the model (MODEL=SERVICE) when serving "
+                    f"several ({', '.join(models)})"
+                )
+            model = models[0]
+        if model not in models:
+            raise typer.BadParameter(
+                f"--features {item!r}: {model!r} is not served here ({', '.join(models)})"
+            )
+        ws.features.get_service(service)  # fail fast on a wrong feature service
+        feature_map[model] = service
     console.print(
         f"serving {', '.join(refs)} on [link]http://{host}:{port}/v2[/link] "
         f"({workers} worker{'s' if workers != 1 else ''}; metrics at /metrics)"
@@ -66,6 +90,8 @@ def serve(
         log_level=log_level,
         batching=batching,
         threads=threads,
+        intra_op_threads=intra_op_threads,
+        features=feature_map,
         deployment=deployment,
         watch_interval_s=watch_interval or None,
         onnx=onnx,

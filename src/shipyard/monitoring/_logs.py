@@ -240,9 +240,7 @@ class PredictionLogSink:
                     if len(tables) == 1
                     else pa.concat_tables(tables, promote_options="permissive")
                 )
-                write_log_table(
-                    self.ws, table, model=model, version=version, deployment=deployment
-                )
+                write_log_table(self.ws, table, model=model, version=version, deployment=deployment)
                 self.files_written += 1
                 self.rows_written += table.num_rows
 

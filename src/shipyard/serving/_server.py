@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from ..core import InvalidInput, NotFound
 from ._batcher import BatchConfig, Batcher, Overloaded, n_rows
 from ._metrics import ServerMetrics
 from ._openapi import openapi_endpoint
-from ._predlog import PredictionLogger, open_sink
+from ._predlog import PredictionLogger, open_sink, warm_up
 
 log = logging.getLogger("shipyard.serving")
 
@@ -64,6 +64,24 @@ def oip_datatype(arr: np.ndarray) -> str:
     return "BYTES"
 
 
+_ID_PREFIX = os.urandom(5).hex()
+_id_counter = itertools.count()
+
+
+def next_request_id() -> str:
+    """A request id unique across processes: a random per-process prefix and a counter
+    (``uuid4`` costs several microseconds per request)."""
+    return f"{_ID_PREFIX}{next(_id_counter):010x}"
+
+
+def _reseed_ids() -> None:
+    global _ID_PREFIX, _id_counter
+    _ID_PREFIX, _id_counter = os.urandom(5).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed_ids)
+
+
 class BadRequest(Exception):
     def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
         super().__init__(message)
@@ -80,11 +98,21 @@ def _json(data: Any, status: int = 200) -> Response:
     )
 
 
-def _error(status: int, type_: str, message: str, **details: Any) -> Response:
+def _dumps(data: Any) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _error_body(type_: str, message: str, **details: Any) -> bytes:
     body: dict[str, Any] = {"error": {"type": type_, "message": message}}
     if details:
         body["error"]["details"] = details
-    return _json(body, status)
+    return _dumps(body)
+
+
+def _error(status: int, type_: str, message: str, **details: Any) -> Response:
+    return Response(
+        _error_body(type_, message, **details), status_code=status, media_type="application/json"
+    )
 
 
 # ---------------------------------------------------------------------- loaded models
@@ -140,8 +168,14 @@ class ModelServer:
         record_deployments: bool = True,
         url: str | None = None,
         onnx: bool = False,
+        intra_op_threads: int | None = 1,
+        features: dict[str, str] | None = None,
     ) -> None:
         self.ws = ws
+        self.intra_op_threads = intra_op_threads
+        self.features = dict(features or {})  # model name -> feature service reference
+        self._join_keys: dict[str, list[str]] = {}
+        self.feature_executor = ThreadPoolExecutor(2, thread_name_prefix="shipyard-features")
         self.refs = list(refs)
         self.batch_config = batching or BatchConfig()
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="shipyard-infer")
@@ -169,7 +203,7 @@ class ModelServer:
     # ------------------------------------------------------------------ loading
     def _predict_fn(self, predictor: Any) -> Any:
         def predict(inputs: Any) -> dict[str, np.ndarray]:
-            return {"predict": np.asarray(predictor.predict(inputs))}
+            return {"predict": np.asarray(predictor.predict_prepared(inputs))}
 
         return predict
 
@@ -191,7 +225,7 @@ class ModelServer:
     def _load_sync(self, ref: str) -> tuple[Any, Any, str]:
         source = self.ws.models.get(ref)
         mv = self._onnx_version(source) if self.onnx else source
-        predictor = self.ws.models.load(mv.ref)
+        predictor = self.ws.models.load(mv.ref, threads=self.intra_op_threads)
         example = mv.input_example
         if example is not None:
             predictor.predict(example)  # warm-up: first call allocates, JIT-compiles…
@@ -292,17 +326,85 @@ class ModelServer:
                     with contextlib.suppress(Exception):
                         await self.load(slot)
 
+    # ------------------------------------------------------------------ online features
+    def join_keys(self, service: str) -> list[str]:
+        """The entity keys a request must carry to look up *service*'s features."""
+        keys = self._join_keys.get(service)
+        if keys is None:
+            keys = []
+            for ref in self.ws.features.get_service(service).features:
+                try:
+                    view = self.ws.features.get_view(ref.rsplit(":", 1)[0])
+                except Exception:  # an on-demand view: computed, keyed by its inputs
+                    continue
+                keys.extend(k for k in getattr(view, "join_keys", None) or [] if k not in keys)
+            self._join_keys[service] = keys
+        return keys
+
+    async def _with_features(
+        self, lv: Loaded, service: str, records: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """*records* with the columns the model needs and they lack filled from the
+        online store, looked up by the entity keys they carry (request values win)."""
+        sig = lv.predictor.signature
+        if sig is None or sig.is_tensor:
+            return records
+        wanted = [c for c in sig.column_names if any(c not in r for r in records)]
+        if not wanted:
+            return records
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.feature_executor, self._lookup, service, wanted, records
+        )
+
+    def _lookup(
+        self, service: str, wanted: list[str], records: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        keys = self.join_keys(service)
+        rows = []
+        for i, r in enumerate(records):
+            missing = [k for k in keys if r.get(k) is None]
+            if missing:
+                raise BadRequest(
+                    f"record {i} lacks {missing[0]!r}, the key of the features of {service}; "
+                    f"send it (or every feature the model takes)",
+                    missing[0],
+                )
+            rows.append({k: r[k] for k in keys})
+        online = self.ws.features.get_online_features(service, rows)
+        out = []
+        for r, values, status in zip(records, online.values, online.status, strict=True):
+            merged = dict(r)
+            for f in wanted:
+                if f in merged or f not in values:
+                    continue  # given, or not a feature of the service: the signature decides
+                if status.get(f) != "present":
+                    who = ", ".join(f"{k}={r[k]!r}" for k in keys)
+                    raise BadRequest(
+                        f"feature {f!r} of {who} is {status.get(f)} in the online store; "
+                        f"materialize the features of {service} or send {f!r} in the record",
+                        f,
+                    )
+                merged[f] = values[f]
+            out.append(merged)
+        return out
+
     # ------------------------------------------------------------------ lifecycle
     async def startup(self) -> None:
         if self.prediction_log:
-            sink = await asyncio.get_running_loop().run_in_executor(
-                None, open_sink, self.ws, self.deployment
-            )
+            loop = asyncio.get_running_loop()
+            sink = await loop.run_in_executor(None, open_sink, self.ws, self.deployment)
+            if sink is not None:
+                await loop.run_in_executor(None, warm_up)
         else:
             sink = None
         self.logger = PredictionLogger(
             sink, lambda n: self.metrics.log_dropped.inc(n), max_pending=self.log_queue
         )
+        for service in set(self.features.values()):  # a wrong name fails the start
+            await asyncio.get_running_loop().run_in_executor(
+                self.feature_executor, self.join_keys, service
+            )
         for slot in list(self.slots.values()):
             await self.load(slot)
         if self.watch_interval_s and any(s.follows_alias for s in self.slots.values()):
@@ -319,6 +421,7 @@ class ModelServer:
             await asyncio.get_running_loop().run_in_executor(None, self.logger.close)
         self.executor.shutdown(wait=False)
         self.load_executor.shutdown(wait=False)
+        self.feature_executor.shutdown(wait=False)
 
     # ------------------------------------------------------------------ lookup
     def find(self, name: str, version: str | None = None) -> Loaded:
@@ -339,7 +442,12 @@ class ModelServer:
 
     # ------------------------------------------------------------------ inference
     async def infer(
-        self, name: str, version: str | None, inputs_fn: Any, protocol: str, request: Request
+        self,
+        name: str,
+        version: str | None,
+        inputs_fn: Any,
+        protocol: str,
+        timeout_ms: float | None = None,
     ) -> tuple[Loaded, Any, dict[str, np.ndarray], int]:
         lv = self.find(name, version)
         if not lv.ready:
@@ -347,6 +455,9 @@ class ModelServer:
         lv.inflight += 1
         try:
             raw = inputs_fn(lv)
+            service = self.features.get(lv.name)
+            if service and isinstance(raw, list) and raw and isinstance(raw[0], dict):
+                raw = await self._with_features(lv, service, raw)
             try:
                 prepared = lv.predictor.prepare(raw)
             except InvalidInput as exc:
@@ -367,8 +478,7 @@ class ModelServer:
             rows = n_rows(prepared)
             if rows == 0:
                 raise BadRequest("the request holds no rows", None)
-            timeout = _timeout_ms(request.headers.get("x-timeout-ms"))
-            out = await lv.batcher.submit(prepared, timeout)
+            out = await lv.batcher.submit(prepared, timeout_ms)
             return lv, prepared, out, rows
         finally:
             lv.inflight -= 1
@@ -544,7 +654,12 @@ def create_server(
     ``threads``, ``max_body_bytes``, ``watch_interval_s`` (None: no alias watching),
     ``deployment``, ``prediction_log``, ``record_deployments``, ``url``, ``onnx`` (serve
     the ONNX export of each version, exporting it once if needed, when it exports
-    cleanly; the native flavor otherwise).
+    cleanly; the native flavor otherwise), ``intra_op_threads`` (threads inside one
+    model call for runtimes that have them, default 1 so that batches and workers
+    share the cores without spin-waiting; 0 or None: the runtime's default),
+    ``features`` (``{"churn": "churn_model"}``: records sent to a model may carry only
+    the entity keys of that feature service and the request-time columns; the server
+    fills the other columns the model takes from the online store).
     """
     if isinstance(refs, str):
         refs = [refs]
@@ -558,85 +673,114 @@ def create_server(
     server = ModelServer(ws, list(refs), **options)
     m = server.metrics
 
+    def too_large(size: int | str) -> BadRequest:
+        return BadRequest(
+            f"body of {size} bytes exceeds the limit of {server.max_body_bytes}", "body", 413
+        )
+
+    def parse_json(body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"the body is not valid JSON: {exc}", "body") from None
+
     async def read_json(request: Request) -> Any:
         length = request.headers.get("content-length")
         if length and length.isdigit():
             if int(length) > server.max_body_bytes:
-                raise BadRequest(
-                    f"body of {length} bytes exceeds the limit of {server.max_body_bytes}",
-                    "body",
-                    413,
-                )
+                raise too_large(length)
             body = await request.body()
         else:
             body = b""
         async for chunk in request.stream() if not body else _empty():
             body += chunk
             if len(body) > server.max_body_bytes:
-                raise BadRequest(
-                    f"body exceeds the limit of {server.max_body_bytes} bytes", "body", 413
-                )
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}", "body") from None
+                raise too_large(f"more than {server.max_body_bytes}")
+        return parse_json(body)
 
-    async def handle(request: Request, protocol: str, parse: Any, render: Any) -> Response:
+    async def run_inference(
+        name: str,
+        version: str | None,
+        body: bytes | BadRequest,
+        timeout_header: str | None,
+        protocol: str,
+        parse: Any,
+        render: Any,
+    ) -> tuple[int, bytes]:
+        """One inference request, bytes in, (status, JSON bytes) out; never raises."""
         t0 = time.perf_counter()
-        name = request.path_params["name"]
-        version = request.path_params.get("version")
         code = 200
         label_version = version or ""
         try:
-            body = await read_json(request)
+            if isinstance(body, BadRequest):
+                raise body
+            payload = parse_json(body)
+            timeout = _timeout_ms(timeout_header)
             lv, prepared, out, rows = await server.infer(
-                name, version, lambda lv: parse(body, lv), protocol, request
+                name, version, lambda lv: parse(payload, lv), protocol, timeout
             )
             label_version = str(lv.version)
-            rid = (
-                str(body.get("id") or uuid.uuid4().hex)
-                if isinstance(body, dict)
-                else uuid.uuid4().hex
-            )
-            resp = _json(render(lv, out, rid))
-            latency = (time.perf_counter() - t0) * 1000
+            given = payload.get("id") if isinstance(payload, dict) else None
+            rid = str(given) if given else next_request_id()
+            data = _dumps(render(lv, out, rid))
             if server.logger is not None:
                 server.logger.submit(
                     request_id=rid,
-                    ts=datetime.now(UTC),
+                    ts=time.time(),
                     model=lv.name,
                     version=lv.version,
                     deployment=server.deployment,
                     protocol=protocol,
                     status=200,
-                    latency_ms=latency,
+                    latency_ms=(time.perf_counter() - t0) * 1000,
                     rows=rows,
                     inputs=prepared,
                     outputs=out,
                 )
-            return resp
+            return 200, data
         except BadRequest as exc:
             code = exc.status
-            return _error(
-                code, "InvalidInput" if code == 400 else "TooLarge", exc.message, field=exc.field
-            )
+            kind = "InvalidInput" if code == 400 else "TooLarge"
+            return code, _error_body(kind, exc.message, field=exc.field)
         except Overloaded as exc:
             code = 503
             m.rejected.labels(name, exc.reason).inc()
-            return _error(503, "Overloaded", exc.message, reason=exc.reason)
+            return code, _error_body("Overloaded", exc.message, reason=exc.reason)
         except _NotReady:
             code = 503
             m.rejected.labels(name, "not_ready").inc()
-            return _error(503, "NotReady", f"model {name!r} is loading", reason="not_ready")
+            return code, _error_body("NotReady", f"model {name!r} is loading", reason="not_ready")
         except NotFound as exc:
             code = 404
-            return _error(404, "NotFound", str(exc))
+            return code, _error_body("NotFound", str(exc))
         except Exception as exc:  # a model failure: report it, keep serving
             code = 500
             log.exception("inference failed for %s", name)
-            return _error(500, "InferenceError", f"{type(exc).__name__}: {exc}")
+            return code, _error_body("InferenceError", f"{type(exc).__name__}: {exc}")
         finally:
             m.request_done(name, label_version, protocol, str(code), time.perf_counter() - t0)
+
+    async def handle(request: Request, protocol: str, parse: Any, render: Any) -> Response:
+        body: bytes | BadRequest
+        try:
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > server.max_body_bytes:
+                raise too_large(length)
+            body = await request.body()
+            if len(body) > server.max_body_bytes:
+                raise too_large(len(body))
+        except BadRequest as exc:
+            body = exc
+        code, data = await run_inference(
+            request.path_params["name"],
+            request.path_params.get("version"),
+            body,
+            request.headers.get("x-timeout-ms"),
+            protocol,
+            parse,
+            render,
+        )
+        return Response(data, status_code=code, media_type="application/json")
 
     def render_oip(lv: Loaded, out: dict[str, np.ndarray], rid: str) -> dict[str, Any]:
         return {
@@ -820,6 +964,102 @@ def create_server(
         finally:
             await server.shutdown()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    parsers = {"tfserving": (_tf_inputs, render_predictions),
+               "records": (_records_inputs, render_predictions),
+               "v2": (_oip_inputs, render_oip)}  # fmt: skip
+
+    async def fast_infer(scope: Any, receive: Any, send: Any) -> bool:
+        """The inference routes straight on ASGI (what the router, the Request and the
+        Response objects cost is a large share of a small model's request); False
+        when *scope* is not an inference request."""
+        hit = _match_inference(scope["path"])
+        if hit is None:
+            return False
+        protocol, name, version = hit
+        length = timeout = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value
+            elif key == b"x-timeout-ms":
+                timeout = value.decode("latin-1")
+        body: bytes | BadRequest
+        if length is not None and length.isdigit() and int(length) > server.max_body_bytes:
+            body = too_large(length.decode())
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return True  # the client left; nothing to answer
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > server.max_body_bytes:
+                    break
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            body = (
+                too_large(f"more than {server.max_body_bytes}")
+                if size > server.max_body_bytes
+                else chunks[0]
+                if len(chunks) == 1
+                else b"".join(chunks)
+            )
+        parse, render = parsers[protocol]
+        code, data = await run_inference(name, version, body, timeout, protocol, parse, render)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+        return True
+
+    app = _ServerApp(routes=routes, lifespan=lifespan)
+    app.fast_infer = fast_infer
     app.state.model_server = server
     return app
+
+
+def _match_inference(path: str) -> tuple[str, str, str | None] | None:
+    """(protocol, model, version) of an inference path, as the routes above match it."""
+    if path.startswith("/v1/models/"):
+        rest = path[11:]
+        if rest.endswith(":predict"):
+            protocol = "tfserving"
+        elif rest.endswith("/predict"):
+            protocol = "records"
+        else:
+            return None
+        name = rest[:-8]
+        return (protocol, name, None) if name and "/" not in name else None
+    if path.startswith("/v2/models/") and path.endswith("/infer"):
+        parts = path[11:-6].split("/")
+        if len(parts) == 1 and parts[0]:
+            return "v2", parts[0], None
+        if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
+            return "v2", parts[0], parts[2]
+    return None
+
+
+class _ServerApp(Starlette):
+    """The server's app: POSTs to the inference routes skip the router (see
+    ``fast_infer`` in :func:`create_server`); everything else is plain Starlette."""
+
+    fast_infer: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and self.fast_infer is not None
+            and await self.fast_infer(scope, receive, send)
+        ):
+            return
+        await super().__call__(scope, receive, send)
