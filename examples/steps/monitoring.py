@@ -159,22 +159,37 @@ def _served_labels(
 ) -> tuple[list, list, list]:
     """Ground truth for the served period-2 customers, "arriving later".
 
-    The serving stage sent ``make_churn(n, period=2, seed=22)`` rows; the same call gives
-    their outcomes, matched to the logged requests on the feature values.
+    The serving stage sent the first customers of ``make_churn(2000, period=2, seed=7)``
+    with request ids ``p2-<customer id>``; their outcomes join on those ids.
     """
-    from shipyard.data.synthetic import make_churn
     from shipyard.monitoring import read_prediction_logs
 
-    cols = [f"in_{c}" for c in FEATURES]
-    logs = read_prediction_logs(ws, "churn", version, start, end, ["request_id", "row", *cols])
-    frame = logs.to_pandas().rename(columns={f"in_{c}": c for c in FEATURES})
-    truth = make_churn(len(frame), period=2, seed=22)[[*FEATURES, "churned"]]
-    merged = frame.merge(truth.drop_duplicates(FEATURES), on=FEATURES, how="inner")
+    logs = read_prediction_logs(ws, "churn", version, start, end, ["request_id", "row"])
+    frame = logs.to_pandas()
+    frame = frame[frame["request_id"].str.startswith("p2-")]
+    if frame.empty:
+        return [], [], []
+    truth = _serving_step().period2_customers(2000).set_index("customer_id")["churned"]
+    customers = frame["request_id"].str.slice(3)
+    known = customers.isin(truth.index)
+    frame, customers = frame[known], customers[known]
     return (
-        merged["request_id"].tolist(),
-        [int(v) for v in merged["churned"]],
-        [int(v) for v in merged["row"]],
+        frame["request_id"].tolist(),
+        [int(v) for v in truth.loc[customers]],
+        [int(v) for v in frame["row"]],
     )
+
+
+def _serving_step() -> Any:
+    """The serving step's module (it defines which customers were served)."""
+    import importlib.util
+
+    path = Path(__file__).with_name("serving.py")
+    spec = importlib.util.spec_from_file_location("shipyard_demo_serving_step", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(ws: Any, console: Any) -> dict[str, Any]:

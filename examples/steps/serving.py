@@ -2,9 +2,12 @@
 
 Starts the model server in a background thread (a real uvicorn server on loopback),
 sends a few hundred single-customer requests to the records endpoint — the first half
-from period 1, the second half from the drifted period 2 — from a few concurrent
-clients, prints throughput and latency, and stops the server, which flushes the
-prediction logs that the monitoring step reads.
+from period 1 with every column, the second half from the drifted period 2 carrying
+only the customer id and the request-time columns: the server fetches the rest from
+the ``churn_model`` feature service's online store (materialized by the features
+step) — from a few concurrent clients, prints throughput and latency, and stops the
+server, which flushes the prediction logs that the monitoring step reads. Request ids
+are ``p1-<customer>`` / ``p2-<customer>``, so outcomes arriving later join on them.
 
 Run standalone with ``python examples/steps/serving.py`` (a temporary workspace).
 """
@@ -30,6 +33,32 @@ FEATURES = [
     "internet_service",
     "region",
 ]
+
+
+# columns a client knows when it asks (the rest are features of the churn_model service)
+REQUEST_COLUMNS = ["contract", "payment_method", "internet_service", "region"]
+
+
+def period2_customers(n: int) -> Any:
+    """The period-2 customers served: the snapshot the features step materialized."""
+    from shipyard.data.synthetic import make_churn
+
+    return make_churn(2000, period=2, seed=7).head(n)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
+def _has_feature_service(ws: Any, name: str) -> bool:
+    try:
+        ws.features.get_service(name)
+    except Exception:
+        return False
+    return True
 
 
 def _quick_model(ws: Any) -> None:
@@ -70,9 +99,16 @@ def run(ws: Any, console: Any, n_requests: int = 300, clients: int = 4) -> dict[
         ws.models.get("churn@champion")
     except sy.core.NotFound:
         _quick_model(ws)
+    online = _has_feature_service(ws, "churn_model")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    app = sy.serving.create_server(ws, ["churn@champion"], url=url, deployment="churn-demo")
+    app = sy.serving.create_server(
+        ws,
+        ["churn@champion"],
+        url=url,
+        deployment="churn-demo",
+        features={"churn": "churn_model"} if online else None,
+    )
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
@@ -85,26 +121,30 @@ def run(ws: Any, console: Any, n_requests: int = 300, clients: int = 4) -> dict[
         time.sleep(0.05)
 
     half = n_requests // 2
-    p1 = make_churn(half, period=1, seed=21)[FEATURES]
-    p2 = make_churn(n_requests - half, period=2, seed=22)[FEATURES]
-    records = p1.to_dict("records") + p2.to_dict("records")
-    records = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in records]
+    p1 = make_churn(half, period=1, seed=21)
+    p2 = period2_customers(n_requests - half)
+    # period 2: the id and what is known at request time; the server adds the rest
+    p2_cols = ["customer_id", *REQUEST_COLUMNS] if online else ["customer_id", *FEATURES]
+    bodies = [
+        {"id": f"p1-{r['customer_id']}", "records": [{k: r[k] for k in FEATURES}]}
+        for r in _records(p1[["customer_id", *FEATURES]])
+    ] + [{"id": f"p2-{r['customer_id']}", "records": [r]} for r in _records(p2[p2_cols])]
     latencies: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
 
     def send(chunk: list[dict[str, Any]]) -> None:
         with httpx.Client(base_url=url, timeout=30) as c:
-            for rec in chunk:
+            for body in chunk:
                 t0 = time.perf_counter()
-                r = c.post("/v1/models/churn/predict", json=[rec])
+                r = c.post("/v1/models/churn/predict", json=body)
                 with lock:
                     latencies.append(time.perf_counter() - t0)
                     statuses.append(r.status_code)
 
     started = time.perf_counter()
     # period 1 first, then period 2, each spread over the clients
-    for part in (records[:half], records[half:]):
+    for part in (bodies[:half], bodies[half:]):
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(send, [part[i::clients] for i in range(clients)]))
     elapsed = time.perf_counter() - started
@@ -122,11 +162,13 @@ def run(ws: Any, console: Any, n_requests: int = 300, clients: int = 4) -> dict[
         "p99_ms": round(float(np.percentile(lat, 99)), 2),
         "served": ws.models.get("churn@champion").ref,
         "metrics_lines": sum(1 for line in metrics.splitlines() if line.startswith("shipyard_")),
+        "features_online": online,
     }
     console.print(
         f"served {result['served']}: {ok}/{len(statuses)} ok, "
         f"{result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
-        f"({clients} clients; second half from the drifted period)"
+        f"({clients} clients; second half from the drifted period"
+        + (", its features fetched online by customer id)" if online else ")")
     )
     return result
 
