@@ -126,6 +126,16 @@ def test_invalid_json_and_oversized(url: str) -> None:
     assert r.status_code == 413
 
 
+def test_unknown_routes_and_methods_answer_json(url: str) -> None:
+    with httpx.Client(base_url=url) as c:
+        r = c.get("/v3/nothing")
+        assert r.status_code == 404
+        assert r.json()["error"]["type"] == "NotFound" and "/v3/nothing" in r.text
+        r = c.get("/v2/models/churn/infer")
+        assert r.status_code == 405 and "POST" in r.headers["allow"]
+        assert r.json()["error"]["type"] == "MethodNotAllowed"
+
+
 def test_metrics_count_requests(url: str) -> None:
     text = httpx.get(url + "/metrics").text
     assert (

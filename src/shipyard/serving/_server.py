@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -1021,7 +1022,24 @@ def create_server(
         await send({"type": "http.response.body", "body": data})
         return True
 
-    app = _ServerApp(routes=routes, lifespan=lifespan)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown paths and wrong methods answer in the same JSON shape as the rest."""
+        status = int(getattr(exc, "status_code", 500))
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "HTTPError")
+        detail = str(getattr(exc, "detail", "") or kind)
+        message = (
+            f"no route {request.method} {request.url.path}; see GET /openapi.json"
+            if status in (404, 405)
+            else detail
+        )
+        resp = _error(status, kind, message)
+        if status == 405 and getattr(exc, "headers", None):
+            resp.headers.update(exc.headers)  # type: ignore[attr-defined]
+        return resp
+
+    app = _ServerApp(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
     app.fast_infer = fast_infer
     app.state.model_server = server
     return app
