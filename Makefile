@@ -51,7 +51,7 @@ bench: $(DEVSTAMP)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 docs: $(STAMP)
-	$(PY) -m shipyard.cli._reference > docs/cli.md.tmp
+	$(PY) -m shipyard.cli._reference > docs/cli.md.tmp || { rm -f docs/cli.md.tmp; exit 1; }
 	mv docs/cli.md.tmp docs/cli.md
 
 clean:
