@@ -8,7 +8,9 @@ service still uses) is refused with the reason and the way out.
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..core import (
+    ConfigurationError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -299,7 +302,16 @@ class Registry:
         if fn is None:
             if not view.function_digest:
                 raise NotFound(f"on-demand feature view {view.ref} has no stored function")
-            fn = cloudpickle.loads(self._ws.blobs.get_bytes(view.function_digest))
+            try:
+                fn = cloudpickle.loads(self._ws.blobs.get_bytes(view.function_digest))
+            except (ImportError, AttributeError) as exc:
+                raise ConfigurationError(
+                    f"the function of on-demand feature view {view.ref} cannot be loaded in "
+                    f"this process ({type(exc).__name__}: {exc}); it refers to code that is "
+                    "not importable here: install that module, or apply the view again from "
+                    "code that defines the function",
+                    details={"view": view.ref},
+                ) from None
             self._functions[view.id] = fn
         return fn
 
@@ -498,7 +510,7 @@ class Registry:
     def _write_view(self, conn: sa.Connection, plan: dict[str, Any]) -> tuple[Applied, Any]:
         name = plan["name"]
         kind_label = "feature_view" if plan["kind"] == "batch" else "on_demand_feature_view"
-        fn_bytes = None if plan["function"] is None else cloudpickle.dumps(plan["function"])
+        fn_bytes = None if plan["function"] is None else _dump_function(plan["function"])
         digest_spec = {k: v for k, v in plan["spec"].items() if k != "code"}
         digest = stable_hash(
             json.dumps(digest_spec, sort_keys=True, default=str),
@@ -650,3 +662,24 @@ def _suggest(kind: str) -> str:
     return {"int": "int64", "float": "float64", "string": "string", "bool": "bool"}.get(
         kind, "timestamp"
     )
+
+
+def _dump_function(fn: Any) -> bytes:
+    """*fn* pickled so that another process can load it: by value when its module is
+    not importable by name there (a script loaded from a path, a notebook cell)."""
+    name = getattr(fn, "__module__", None) or ""
+    module = sys.modules.get(name)
+    top = name.split(".")[0]
+    importable = (
+        not name
+        or name == "__main__"  # cloudpickle already pickles __main__ by value
+        or top in sys.builtin_module_names
+        or importlib.machinery.PathFinder.find_spec(top) is not None
+    )
+    if importable or module is None:
+        return bytes(cloudpickle.dumps(fn))
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        return bytes(cloudpickle.dumps(fn))
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
