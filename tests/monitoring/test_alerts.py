@@ -151,6 +151,31 @@ def test_retraining_action_runs_a_pipeline_on_the_drifted_window(
     assert f"pipeline_run:{run.id}" in down
 
 
+def test_alerts_firing_together_share_one_retraining_run(churn_ws: Any, tmp_path: Path) -> None:
+    from shipyard.data.synthetic import make_churn
+
+    ws = churn_ws
+    flow = tmp_path / "flows_retrain_shared.py"
+    flow.write_text(FLOW)
+    ws.monitors.create(
+        "pair",
+        model="churn",
+        window="1h",
+        rules=["column:monthly_charges psi > 0.1", "drift_share > 0.1"],
+        notifiers=[{"type": "pipeline", "target": f"{flow}:retrain", "executor": "inline"}],
+    )
+    start = T0 + timedelta(days=6)
+    log_rows(ws, make_churn(400, period=2, seed=22), start, prefix="s")
+    check = ws.monitors.run("pair", end=start + timedelta(minutes=30))
+    assert [a["state"] for a in check["alerts"]] == ["firing", "firing"]
+    actions = [a["details"]["notifications"][0] for a in ws.monitors.alerts("pair")]
+    assert len({a["run_id"] for a in actions}) == 1 and any(a.get("shared") for a in actions)
+    run = ws.pipelines.get(actions[0]["run_id"])
+    graph = ws.lineage.graph(f"pipeline_run:{run.id}", depth=1).to_dict()
+    labels = {n["label"] for n in graph["nodes"] if n["kind"] == "pipeline_run"}
+    assert labels == {run.pipeline}  # the pipeline's name, not the notifier's target path
+
+
 def test_health_checker_detects_a_stopped_server(churn_ws: Any) -> None:
     from fastapi import FastAPI
 

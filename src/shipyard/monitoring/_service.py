@@ -787,7 +787,7 @@ class Monitors:
         done = check.setdefault("_retrain_runs", {})
         if n["target"] in done:
             shared = done[n["target"]]
-            run_node = Node("pipeline_run", shared["run_id"], str(n["target"]))
+            run_node = Node("pipeline_run", shared["run_id"], shared["pipeline"])
             self.ws.lineage.record(Node("alert", aid, m.name), run_node, "triggered")
             return {**shared, "shared": True}
         start = datetime.fromisoformat(check["window_start"])
@@ -815,6 +815,7 @@ class Monitors:
             "type": "pipeline",
             "ok": run.status == "succeeded",
             "run_id": run.id,
+            "pipeline": run.pipeline,
             "status": run.status,
             "dataset": dv.ref,
         }
