@@ -9,7 +9,14 @@ Submodules: :mod:`shipyard.data.synthetic` (generated tables, the churn table) a
 
 from ._diff import ColumnShift, DatasetDiff
 from ._manifest import FileEntry
-from ._profile import ColumnProfile, Histogram, TableProfile, TopValues, profile_table
+from ._profile import (
+    ColumnProfile,
+    Histogram,
+    TableProfile,
+    TopValues,
+    as_arrow_table,
+    profile_table,
+)
 from ._service import Dataset, Datasets
 from ._validation import Failure, SchemaViolation, ValidationReport
 from ._version import DatasetVersion
@@ -28,5 +35,6 @@ __all__ = [
     "TableProfile",
     "TopValues",
     "ValidationReport",
+    "as_arrow_table",
     "profile_table",
 ]

@@ -143,7 +143,7 @@ class ReferenceStats:
     @classmethod
     def from_table(cls, data: Any, columns: Sequence[str] | None = None) -> ReferenceStats:
         """Compute the sketches of a table (Arrow, pandas or polars), columns in parallel."""
-        from ..data._profile import as_arrow_table
+        from ..data import as_arrow_table
 
         table = as_arrow_table(data)
         names = list(columns) if columns is not None else table.column_names
@@ -543,7 +543,7 @@ def compute_drift(
     both); *tests* and *thresholds* override the test or threshold per column (by
     reference name) or per test name (``{"psi": 0.1}``).
     """
-    from ..data._profile import as_arrow_table
+    from ..data import as_arrow_table
 
     table = as_arrow_table(current)
     if columns is None:

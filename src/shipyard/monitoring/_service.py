@@ -304,7 +304,7 @@ class Monitors:
                 table,
                 dv.lineage_node,
             )
-        from ..data._profile import as_arrow_table
+        from ..data import as_arrow_table
 
         table = as_arrow_table(reference)
         return (
