@@ -40,16 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FEATURES = [
-    "tenure_months",
-    "monthly_charges",
-    "support_tickets",
-    "last_login_days",
-    "contract",
-    "payment_method",
-    "internet_service",
-    "region",
-]
+from shipyard.data.synthetic import CHURN_FEATURES
+
+FEATURES = list(CHURN_FEATURES)
 CATEGORICAL = ["contract", "payment_method", "internet_service", "region"]
 MARKER = "fill.json"
 LOG_BATCH = 50_000

@@ -21,18 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import shipyard as sy
+from shipyard.data.synthetic import CHURN_FEATURES
 from shipyard.pipelines import current_workspace
 
-FEATURES = [
-    "tenure_months",
-    "monthly_charges",
-    "support_tickets",
-    "last_login_days",
-    "contract",
-    "payment_method",
-    "internet_service",
-    "region",
-]
+FEATURES = list(CHURN_FEATURES)
 CATEGORICAL = ["contract", "payment_method", "internet_service", "region"]
 
 

@@ -17,18 +17,10 @@ import tempfile
 from typing import Any
 
 import shipyard as sy
+from shipyard.data.synthetic import CHURN_FEATURES
 from shipyard.pipelines import current_workspace
 
-FEATURES = [
-    "tenure_months",
-    "monthly_charges",
-    "support_tickets",
-    "last_login_days",
-    "contract",
-    "payment_method",
-    "internet_service",
-    "region",
-]
+FEATURES = list(CHURN_FEATURES)
 
 
 def _pipeline(n_estimators: int, max_depth: int) -> Any:

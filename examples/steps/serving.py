@@ -23,16 +23,9 @@ from typing import Any
 
 import numpy as np
 
-FEATURES = [
-    "tenure_months",
-    "monthly_charges",
-    "support_tickets",
-    "last_login_days",
-    "contract",
-    "payment_method",
-    "internet_service",
-    "region",
-]
+from shipyard.data.synthetic import CHURN_FEATURES
+
+FEATURES = list(CHURN_FEATURES)
 
 
 # columns a client knows when it asks (the rest are features of the churn_model service)

@@ -100,18 +100,9 @@ def test_psi_matches_a_hand_computed_value() -> None:
 
 
 def test_churn_second_period_drifts_in_the_drifted_columns() -> None:
-    from shipyard.data.synthetic import CHURN_DRIFTED_COLUMNS, make_churn
+    from shipyard.data.synthetic import CHURN_DRIFTED_COLUMNS, CHURN_FEATURES, make_churn
 
-    cols = [
-        "tenure_months",
-        "monthly_charges",
-        "support_tickets",
-        "last_login_days",
-        "contract",
-        "payment_method",
-        "internet_service",
-        "region",
-    ]
+    cols = list(CHURN_FEATURES)
     ref = ReferenceStats.from_table(make_churn(4000, period=1, seed=0)[cols])
     same = compute_drift(ref, make_churn(3000, period=1, seed=7)[cols])
     assert same.drifted_columns == []

@@ -21,6 +21,7 @@ from ..core import InvalidInput
 __all__ = [
     "CHURN_COLUMNS",
     "CHURN_DRIFTED_COLUMNS",
+    "CHURN_FEATURES",
     "churn_schema",
     "make_churn",
     "make_classification_table",
@@ -178,6 +179,18 @@ CHURN_COLUMNS: dict[str, str] = {
 
 CHURN_DRIFTED_COLUMNS = ("monthly_charges", "support_tickets", "contract", "payment_method")
 """Columns whose distribution shifts in period 2."""
+
+CHURN_FEATURES = (
+    "tenure_months",
+    "monthly_charges",
+    "support_tickets",
+    "last_login_days",
+    "contract",
+    "payment_method",
+    "internet_service",
+    "region",
+)
+"""The columns a churn model takes: four numbers and four categories, known per customer."""
 
 _CONTRACTS = ["month-to-month", "one-year", "two-year"]
 _PAYMENTS = ["electronic-check", "credit-card", "bank-transfer", "mailed-check"]
