@@ -1,36 +1,36 @@
 """Demo step: the churn training as a pipeline, run twice; the second run comes from cache.
 
-load dataset version → split → featurize → train two models in parallel → evaluate.
+training set from the feature service (point-in-time join of the labels, committed as a
+dataset version) → split → featurize → train two models in parallel → evaluate.
 The first run executes every step on the ``local`` executor (a warm pool of worker
 processes); the second finds each step's cache key (code, parameters, input digests)
 and reuses the stored outputs without running anything.
 
-Run standalone with ``python examples/steps/pipelines.py`` (a temporary workspace).
+Run standalone with ``python examples/steps/pipelines.py`` (a temporary workspace; the
+features step runs first to define the feature service).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import shipyard as sy
 from shipyard.pipelines import current_workspace
 
-FEATURES = [
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "support_tickets",
-    "last_login_days",
-    "is_senior",
-]
+KEYS = ["customer_id", "event_timestamp", "churned"]
 
 
-@sy.step(cache=False)
-def load(dataset: str) -> Any:
-    """Resolve the reference (e.g. ``churn@latest``) to a dataset version: by reference."""
-    return current_workspace().datasets.get(dataset)
+@sy.step
+def training_set(labels: str, service: str) -> Any:
+    """Each label joined with the feature values as of its timestamp, committed."""
+    ws = current_workspace()
+    entity = ws.datasets.get(labels).to_pandas()
+    training = ws.features.get_historical_features(entity, service)
+    return training.commit("churn-training", message=f"{labels} joined via {service}")
 
 
 @sy.step(outputs=("train", "test"))
@@ -44,9 +44,11 @@ def split(version: Any, test_fraction: float = 0.25, seed: int = 0) -> Any:
 def featurize(df: Any) -> Any:
     import pandas as pd
 
-    out = df[FEATURES].astype("float64")
-    out["charges_per_month"] = df["total_charges"] / df["tenure_months"].clip(lower=1)
-    out = pd.concat([out, pd.get_dummies(df["contract"], prefix="contract", dtype=float)], axis=1)
+    known = df.drop(columns=KEYS)  # the service's features and the label's context
+    text = [c for c in known.columns if not pd.api.types.is_numeric_dtype(known[c])]
+    out = known.drop(columns=text).astype("float64")
+    out["tickets_per_year"] = 12 * df["support_tickets"] / df["tenure_months"].clip(lower=1)
+    out = pd.concat([out, pd.get_dummies(known[text], dtype=float)], axis=1)
     out = out.fillna(out.median(numeric_only=True)).fillna(0.0)
     out["churned"] = df["churned"].to_numpy()
     return out
@@ -87,8 +89,10 @@ def evaluate(logreg: Any, forest: Any, test: Any) -> dict:
 
 
 @sy.pipeline
-def churn_training(dataset: str = "churn@latest", n_estimators: int = 100):
-    version = load(dataset)
+def churn_training(
+    labels: str = "churn-labels@latest", service: str = "churn_model", n_estimators: int = 100
+):
+    version = training_set(labels, service)
     train, test = split(version)
     f_train, f_test = featurize(train), featurize(test)
     logreg = train_logreg(f_train)
@@ -97,13 +101,15 @@ def churn_training(dataset: str = "churn@latest", n_estimators: int = 100):
 
 
 def run(ws: Any, console: Any) -> dict[str, Any]:
-    from shipyard.data.synthetic import make_churn
-
     try:
-        version = ws.datasets.get("churn")
-    except sy.NotFound:
-        version = ws.datasets.commit("churn", make_churn(3000, seed=3), message="churn table")
-    params = {"dataset": version.ref}
+        service = ws.features.get_service("churn_model")
+        labels = ws.datasets.get("churn-labels")
+    except sy.NotFound:  # run on its own: the features step defines both
+        _features_step().run(ws, console)
+        service = ws.features.get_service("churn_model")
+        labels = ws.datasets.get("churn-labels")
+    # exact versions: a cached step must not stand for a newer labels or service version
+    params = {"labels": labels.ref, "service": service.ref}
     t = time.perf_counter()
     first = churn_training.run(params=params, executor="local", ws=ws)
     t_first = time.perf_counter() - t
@@ -114,16 +120,19 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
         raise RuntimeError(first.error or second.error)
     scores = second.result
     cached = second.cached_steps
+    training = ws.datasets.get("churn-training")
     console.print(
         f"pipeline [bold]churn_training[/]: first run {t_first:.2f}s "
         f"({len(first.steps)} steps executed), second run {t_second:.2f}s "
-        f"({cached} of {len(second.steps)} steps from cache; 'load' always re-resolves "
-        f"the dataset reference); best model {scores['best']} "
+        f"({cached} of {len(second.steps)} steps from cache); training set "
+        f"{training.ref} ({training.row_count} rows, point-in-time via {service.ref}); "
+        f"best model {scores['best']} "
         f"AUC {scores[scores['best']]['auc']}",
         highlight=False,
     )
     return {
         "pipeline_run": first.id,
+        "training_set": training.ref,
         "cached_run": second.id,
         "first_run_s": round(t_first, 3),
         "cached_run_s": round(t_second, 3),
@@ -131,6 +140,15 @@ def run(ws: Any, console: Any) -> dict[str, Any]:
         "cached_steps": cached,
         "scores": scores,
     }
+
+
+def _features_step() -> Any:
+    path = Path(__file__).with_name("features.py")
+    spec = importlib.util.spec_from_file_location("shipyard_demo_features_step", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

@@ -21,5 +21,5 @@ def test_demo_step(sqlite_ws: Any) -> None:
     assert out["features"] == 6
     assert out["materialized_entities"] == 2000
     assert out["not_found"] == 1
-    dv = sqlite_ws.datasets.get(out["training_dataset"])
-    assert "churned" in dv.to_arrow().column_names
+    labels = sqlite_ws.datasets.get(out["labels"]).to_arrow()
+    assert labels.num_rows == 2000 and "churned" in labels.column_names
