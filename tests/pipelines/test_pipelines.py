@@ -247,6 +247,7 @@ def test_records_and_lineage(sqlite_ws: Any) -> None:
 def test_objects_with_lineage_pass_by_reference(sqlite_ws: Any) -> None:
     class FakeVersion:
         lineage_node = Node("dataset_version", "DV1", "digits@1")
+        ref = "digits@1"
 
     @sy.step(cache=False)
     def make() -> Any:
@@ -259,6 +260,7 @@ def test_objects_with_lineage_pass_by_reference(sqlite_ws: Any) -> None:
     run = refs.run(executor="inline", ws=sqlite_ws)
     out = run.step("make").outputs["output"]
     assert (out["ref_kind"], out["ref_id"], out["digest"]) == ("dataset_version", "DV1", None)
+    assert out["preview"] == "dataset_version digits@1"  # what the UI shows
     assert "dataset_version:DV1" in sqlite_ws.lineage.downstream(run.step("make")).nodes
 
 

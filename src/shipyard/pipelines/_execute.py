@@ -215,7 +215,7 @@ def _store(ws: Any, value: Any, step: str, output: str) -> dict[str, Any]:
             "size": None,
             "ref_kind": ref[0],
             "ref_id": ref[1],
-            "preview": f"{ref[0]} {ref[1]}",
+            "preview": f"{ref[0]} {getattr(value, 'ref', None) or ref[1]}",
         }
     name, data = mats.dump(value, step, output)
     digest = hash_bytes(data)
