@@ -762,6 +762,8 @@ def create_server(
             m.request_done(name, label_version, protocol, str(code), time.perf_counter() - t0)
 
     async def handle(request: Request, protocol: str, parse: Any, render: Any) -> Response:
+        """The inference routes through the router, with the same behaviour: reached when
+        ``fast_infer`` does not recognize the path (a ``root_path`` prefix in it)."""
         body: bytes | BadRequest
         try:
             length = request.headers.get("content-length")
