@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -134,12 +134,20 @@ class Batcher:
             self._task = None
 
     async def submit(self, inputs: Any, timeout_ms: float | None = None) -> dict[str, np.ndarray]:
+        """Queue *inputs* and wait for their outputs (see :meth:`enqueue`)."""
+        return await self.enqueue(inputs, timeout_ms)
+
+    def enqueue(
+        self, inputs: Any, timeout_ms: float | None = None
+    ) -> Awaitable[dict[str, np.ndarray]]:
+        """Queue *inputs*; the awaitable gives their outputs. Raises :class:`Overloaded`
+        at once when the queue is full or the deadline cannot be met. (Not a coroutine:
+        one level less to suspend and resume on every request.)"""
         rows = n_rows(inputs)
         cfg = self.config
         if not cfg.enabled:
-            return await self._call(inputs, rows)
+            return self._call(inputs, rows)
         timeout = (timeout_ms if timeout_ms is not None else cfg.timeout_ms) / 1000.0
-        now = time.monotonic()
         if len(self._pending) >= cfg.max_queue:
             raise Overloaded("queue_full", f"queue full ({cfg.max_queue} requests waiting)")
         expected = (self._queued_rows + rows) * self._ewma_row_s
@@ -150,22 +158,26 @@ class Batcher:
                 f"more than the {timeout * 1000:.0f} ms allowed",
             )
         loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout
         limit = cfg.max_batch_size
-        futures = []
-        for start in range(0, max(rows, 1), limit):
-            part = take(inputs, start, start + limit) if rows > limit else inputs
+        self._wake.set()
+        if rows <= limit:
             fut: asyncio.Future[dict[str, np.ndarray]] = loop.create_future()
-            item = _Item(part, n_rows(part), fut, now + timeout)
+            self._pending.append(_Item(inputs, rows, fut, deadline))
+            self._queued_rows += rows
+            return fut
+        futures = []
+        for start in range(0, rows, limit):
+            part = take(inputs, start, start + limit)
+            fut = loop.create_future()
+            item = _Item(part, n_rows(part), fut, deadline)
             self._pending.append(item)
             self._queued_rows += item.rows
             futures.append(fut)
-        if self.on_depth:
-            self.on_depth(len(self._pending))
-        self._wake.set()
-        if len(futures) == 1:
-            return await futures[0]
-        results = await asyncio.gather(*futures)
-        return concat_outputs(list(results))
+        return self._joined(futures)
+
+    async def _joined(self, futures: list[asyncio.Future[dict[str, np.ndarray]]]) -> Any:
+        return concat_outputs(list(await asyncio.gather(*futures)))
 
     # ------------------------------------------------------------------ internals
     async def _predict(self, inputs: Any) -> tuple[dict[str, np.ndarray], float]:

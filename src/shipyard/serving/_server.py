@@ -479,7 +479,7 @@ class ModelServer:
             rows = n_rows(prepared)
             if rows == 0:
                 raise BadRequest("the request holds no rows", None)
-            out = await lv.batcher.submit(prepared, timeout_ms)
+            out = await lv.batcher.enqueue(prepared, timeout_ms)
             return lv, prepared, out, rows
         finally:
             lv.inflight -= 1
