@@ -207,6 +207,8 @@ class Batcher:
                 await self._wake.wait()
                 continue
             first_wait = time.monotonic()
+            if self._queued_rows < self.target:
+                await asyncio.sleep(0)  # one more poll: requests already on the wire join
             # collect until the target is reached or the oldest row waited long enough
             while (
                 self._queued_rows < self.target
