@@ -133,10 +133,6 @@ class Batcher:
             await self._task
             self._task = None
 
-    async def submit(self, inputs: Any, timeout_ms: float | None = None) -> dict[str, np.ndarray]:
-        """Queue *inputs* and wait for their outputs (see :meth:`enqueue`)."""
-        return await self.enqueue(inputs, timeout_ms)
-
     def enqueue(
         self, inputs: Any, timeout_ms: float | None = None
     ) -> Awaitable[dict[str, np.ndarray]]:

@@ -92,11 +92,7 @@ class BadRequest(Exception):
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY),
-        status_code=status,
-        media_type="application/json",
-    )
+    return Response(_dumps(data), status_code=status, media_type="application/json")
 
 
 def _dumps(data: Any) -> bytes:
