@@ -14,6 +14,7 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # models built in a test start from the same weights in any order
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +38,11 @@ def cnn(digits: dict[str, Any]) -> Any:
     from tests.export._models import TinyCNN, train
 
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the initial weights too, whatever ran before in the session
     X, y = digits["train"]
-    return train(TinyCNN(channels=4), torch.from_numpy(X), torch.from_numpy(y), epochs=3)
+    # trained to a clear margin: an undertrained model (~77% accuracy) sits so close to its
+    # decision boundaries that int8 rounding flips enough of them to fail the 1-point gate
+    return train(TinyCNN(channels=4), torch.from_numpy(X), torch.from_numpy(y), epochs=8)
 
 
 @pytest.fixture(scope="session")
