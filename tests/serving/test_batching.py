@@ -228,3 +228,53 @@ def test_log_drops_are_counted_not_blocking() -> None:
     block.set()
     logger.close()
     assert m.log_dropped._value.get() >= 3 * 7
+
+
+def test_prediction_log_follows_batches_and_split_requests(workspace: Any) -> None:
+    """Rows are logged per model call; each request keeps its id and its row numbers,
+    also when it was split over several calls or shared one with others."""
+    import pyarrow as pa
+
+    tables: list[pa.Table] = []
+
+    class TableSink:
+        def write(self, rows: list[dict[str, Any]]) -> None:
+            raise AssertionError("a sink with write_table gets tables")
+
+        def write_table(self, table: pa.Table, **_: Any) -> None:
+            tables.append(table)
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    from shipyard.serving import _server
+
+    workspace.models.register("adder", SlowSum(0.005), input_example={"x": [1.0], "y": [2.0]})
+    app = create_server(
+        workspace,
+        ["adder"],
+        batching={"max_batch_size": 16, "max_latency_ms": 20},
+        watch_interval_s=None,
+    )
+    sizes = [3, 40, 5, 1, 17]
+    bodies = [{"id": f"req-{k}", "records": _records(n, x=100.0 * k)} for k, n in enumerate(sizes)]
+    orig = _server.open_sink
+    _server.open_sink = lambda ws, dep: TableSink()  # type: ignore[assignment]
+    try:
+        with run_uvicorn(app) as url:
+            responses = run_async(_fire(url, bodies, "/v1/models/adder/predict"))
+            assert all(r.status_code == 200 for r in responses)
+    finally:
+        _server.open_sink = orig
+    batcher = app.state.model_server.slots["adder"].current.batcher
+    assert batcher.max_rows_seen <= 16 and batcher.batches >= 4  # 40 rows need 3 calls
+    df = pa.concat_tables(tables).to_pandas()
+    assert len(df) == sum(sizes)
+    for k, n in enumerate(sizes):
+        part = df[df["request_id"] == f"req-{k}"].sort_values("row")
+        assert part["row"].tolist() == list(range(n))
+        assert (part["in_x"] == 100.0 * k).all() and part["in_y"].tolist() == list(range(n))
+        assert part["out_predict"].tolist() == [100.0 * k + i for i in range(n)]
+        assert (part["protocol"] == "records").all() and (part["status"] == 200).all()
+        assert (part["latency_ms"] > 0).all()

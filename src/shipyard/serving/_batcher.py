@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger("shipyard.serving")
 
 
 class Overloaded(Exception):
@@ -68,12 +71,19 @@ def _timed(fn: Callable[[Any], dict[str, np.ndarray]], inputs: Any) -> tuple[Any
     return out, time.perf_counter() - t0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     inputs: Any
     rows: int
-    future: asyncio.Future[dict[str, np.ndarray]]
+    future: asyncio.Future[dict[str, np.ndarray]] | None
     deadline: float
+    meta: Any = None  # what the caller passed to enqueue, for on_result
+    offset: int = 0  # the first row of this part within its request (split requests)
+
+
+# on_result(items, inputs, outputs): after each model call, the items it served (in
+# order, with their meta) and the call's concatenated inputs and outputs
+OnResult = Callable[[list[_Item], Any, dict[str, np.ndarray]], None]
 
 
 @dataclass
@@ -98,8 +108,10 @@ class Batcher:
         config: BatchConfig,
         on_batch: Callable[[int, float], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
+        on_result: OnResult | None = None,
     ) -> None:
         self.predict = predict
+        self.on_result = on_result
         self.executor = executor
         self.config = config
         self.on_batch = on_batch
@@ -134,15 +146,16 @@ class Batcher:
             self._task = None
 
     def enqueue(
-        self, inputs: Any, timeout_ms: float | None = None
+        self, inputs: Any, timeout_ms: float | None = None, meta: Any = None
     ) -> Awaitable[dict[str, np.ndarray]]:
         """Queue *inputs*; the awaitable gives their outputs. Raises :class:`Overloaded`
         at once when the queue is full or the deadline cannot be met. (Not a coroutine:
-        one level less to suspend and resume on every request.)"""
+        one level less to suspend and resume on every request.) *meta* goes with the
+        rows to ``on_result``."""
         rows = n_rows(inputs)
         cfg = self.config
         if not cfg.enabled:
-            return self._call(inputs, rows)
+            return self._call(inputs, rows, meta)
         timeout = (timeout_ms if timeout_ms is not None else cfg.timeout_ms) / 1000.0
         if len(self._pending) >= cfg.max_queue:
             raise Overloaded("queue_full", f"queue full ({cfg.max_queue} requests waiting)")
@@ -159,14 +172,14 @@ class Batcher:
         self._wake.set()
         if rows <= limit:
             fut: asyncio.Future[dict[str, np.ndarray]] = loop.create_future()
-            self._pending.append(_Item(inputs, rows, fut, deadline))
+            self._pending.append(_Item(inputs, rows, fut, deadline, meta))
             self._queued_rows += rows
             return fut
         futures = []
         for start in range(0, rows, limit):
             part = take(inputs, start, start + limit)
             fut = loop.create_future()
-            item = _Item(part, n_rows(part), fut, deadline)
+            item = _Item(part, n_rows(part), fut, deadline, meta, start)
             self._pending.append(item)
             self._queued_rows += item.rows
             futures.append(fut)
@@ -187,11 +200,19 @@ class Batcher:
         self._ewma_batch_s = elapsed if not ewma else 0.8 * ewma + 0.2 * elapsed
         return out, elapsed
 
-    async def _call(self, inputs: Any, rows: int) -> dict[str, np.ndarray]:
+    async def _call(self, inputs: Any, rows: int, meta: Any) -> dict[str, np.ndarray]:
         out, elapsed = await self._predict(inputs)
         if self.on_batch:
             self.on_batch(rows, elapsed)
+        if self.on_result:
+            self._report([_Item(inputs, rows, None, 0.0, meta)], inputs, out)
         return out
+
+    def _report(self, items: list[_Item], inputs: Any, out: dict[str, np.ndarray]) -> None:
+        try:
+            self.on_result(items, inputs, out)  # type: ignore[misc]
+        except Exception:  # what watches the results must never break serving
+            log.exception("on_result failed")
 
     async def _loop(self) -> None:
         cfg = self.config
@@ -226,6 +247,7 @@ class Batcher:
                     break
                 self._pending.popleft()
                 self._queued_rows -= item.rows
+                assert item.future is not None
                 if item.future.cancelled():
                     continue
                 if now > item.deadline:
@@ -247,7 +269,7 @@ class Batcher:
             out, elapsed = await self._predict(inputs)
         except Exception as exc:
             for i in batch:
-                if not i.future.done():
+                if i.future is not None and not i.future.done():
                     i.future.set_exception(exc)
             return
         self.max_rows_seen = max(self.max_rows_seen, rows)
@@ -267,6 +289,8 @@ class Batcher:
             self.on_batch(rows, elapsed)
         start = 0
         for i in batch:
-            if not i.future.done():
+            if i.future is not None and not i.future.done():
                 i.future.set_result({k: v[start : start + i.rows] for k, v in out.items()})
             start += i.rows
+        if self.on_result:
+            self._report(batch, inputs, out)

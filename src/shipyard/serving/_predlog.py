@@ -1,11 +1,11 @@
 """Prediction logging: rows go to the monitoring sink from a background thread.
 
-The request path only appends one tuple to a bounded deque (no lock, no wake-up); when
-it is full, or no sink is available, the rows are dropped and counted, never the
-request. A daemon thread drains the deque a few times a second and hands the sink one
-Arrow table per model version, built column by column from the requests' arrays (no
-per-row Python work on the serving process), or row dicts for sinks without
-``write_table``.
+The serving side appends one tuple per model call (a batch of requests, with the
+arrays the model saw and gave) to a bounded deque: no lock, no wake-up, no per-row
+work; when it is full, or no sink is available, the rows are dropped and counted, never
+the request. A daemon thread drains the deque a few times a second and hands the sink
+one Arrow table per model version, built column by column from those arrays, or row
+dicts for sinks without ``write_table``.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ log = logging.getLogger("shipyard.serving")
 
 
 class _Entry(NamedTuple):
-    request_id: str
+    """The served requests of one model call: their rows, concatenated, and per request
+    its id, protocol, status, latency, row count and the offset of its first row here
+    (not 0 only for the later parts of a request split over several calls)."""
+
     ts: float  # seconds since the epoch
     model: str
     version: int
     deployment: str | None
-    protocol: str
-    status: int
-    latency_ms: float
-    rows: int
+    requests: list[tuple[str, str, int, float, int, int]]  # id, protocol, status, ms, rows, offset
     inputs: Any
     outputs: dict[str, Any]
 
@@ -64,38 +64,43 @@ def _input_columns(inputs: Any) -> dict[str, np.ndarray]:
     return {}
 
 
-def _as_dict(e: _Entry) -> dict[str, Any]:
-    return {
-        "request_id": e.request_id,
-        "ts": datetime.fromtimestamp(e.ts, UTC),
-        "model": e.model,
-        "version": e.version,
-        "deployment": e.deployment,
-        "protocol": e.protocol,
-        "status": e.status,
-        "latency_ms": e.latency_ms,
-        "rows": e.rows,
-        "inputs": e.inputs,
-        "outputs": e.outputs,
-    }
+def _slice(values: Any, start: int, stop: int) -> Any:
+    if isinstance(values, dict):
+        return {k: v[start:stop] for k, v in values.items()}
+    if hasattr(values, "iloc"):
+        return values.iloc[start:stop]
+    return values[start:stop]
 
 
-def build_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """Expand one served request into one log row per predicted row."""
-    cols = {k: np.asarray(v).tolist() for k, v in _input_columns(entry.pop("inputs")).items()}
-    outs = {k: np.asarray(v).tolist() for k, v in entry.pop("outputs").items()}
-    n = int(entry.pop("rows"))
-    in_keys, out_keys = list(cols), list(outs)
-    in_vals = [cols[k] for k in in_keys]
-    out_vals = [outs[k] for k in out_keys]
-    rows = []
-    for i in range(n):
-        row = dict(entry)
-        row["row"] = i
-        row["inputs"] = {k: v[i] for k, v in zip(in_keys, in_vals, strict=True) if len(v) > i}
-        row["outputs"] = {k: v[i] for k, v in zip(out_keys, out_vals, strict=True) if len(v) > i}
-        rows.append(row)
-    return rows
+def entry_rows(e: _Entry) -> list[dict[str, Any]]:
+    """One log row per predicted row of *e*, as dicts (for sinks without tables)."""
+    out = []
+    start = 0
+    ts = datetime.fromtimestamp(e.ts, UTC)
+    for request_id, protocol, status, latency_ms, n, offset in e.requests:
+        cols = {
+            k: np.asarray(v).tolist()
+            for k, v in _input_columns(_slice(e.inputs, start, start + n)).items()
+        }
+        outs = {k: np.asarray(v[start : start + n]).tolist() for k, v in e.outputs.items()}
+        for i in range(n):
+            out.append(
+                {
+                    "request_id": request_id,
+                    "ts": ts,
+                    "model": e.model,
+                    "version": e.version,
+                    "deployment": e.deployment,
+                    "protocol": protocol,
+                    "status": status,
+                    "latency_ms": latency_ms,
+                    "row": offset + i,
+                    "inputs": {k: v[i] for k, v in cols.items() if len(v) > i},
+                    "outputs": {k: v[i] for k, v in outs.items() if len(v) > i},
+                }
+            )
+        start += n
+    return out
 
 
 def _column(parts: list[np.ndarray]) -> Any:
@@ -147,29 +152,34 @@ def build_table(entries: list[_Entry]) -> Any:
     or None when their inputs or outputs do not line up column for column."""
     import pyarrow as pa
 
-    ns = np.fromiter((e.rows for e in entries), np.int64, len(entries))
+    ns = np.fromiter((sum(r[4] for r in e.requests) for e in entries), np.int64, len(entries))
     total = int(ns.sum())
     inputs = _stacked([e.inputs for e in entries], ns)
     outputs = _stacked([e.outputs for e in entries], ns)
     if inputs is None or outputs is None:
         return None
-    starts = np.cumsum(ns) - ns
+    ids, protocols, statuses, latencies, rows, offsets = zip(
+        *(r for e in entries for r in e.requests), strict=True
+    )
+    per_req = np.asarray(rows, np.int64)
+    starts = np.cumsum(per_req) - per_req
 
-    def per_request(values: list[Any], dtype: Any) -> np.ndarray:
-        return np.repeat(np.asarray(values, dtype=dtype), ns)
+    def per_request(values: Any, dtype: Any) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), per_req)
 
+    row = np.arange(total) - np.repeat(starts, per_req) + per_request(offsets, np.int64)
     e0 = entries[0]
-    ts_us = (per_request([e.ts for e in entries], np.float64) * 1e6).astype(np.int64)
+    ts_us = np.repeat(np.fromiter((e.ts for e in entries), np.float64, len(entries)) * 1e6, ns)
     arrays: dict[str, Any] = {
-        "request_id": pa.array(per_request([e.request_id for e in entries], object), pa.string()),
-        "row": pa.array((np.arange(total) - np.repeat(starts, ns)).astype(np.int32)),
-        "ts": pa.array(ts_us, pa.timestamp("us", tz="UTC")),
+        "request_id": pa.array(per_request(ids, object), pa.string()),
+        "row": pa.array(row.astype(np.int32)),
+        "ts": pa.array(ts_us.astype(np.int64), pa.timestamp("us", tz="UTC")),
         "model": pa.array([e0.model] * total, pa.string()),
         "version": pa.array(np.full(total, e0.version, np.int32)),
         "deployment": pa.array([e0.deployment] * total, pa.string()),
-        "protocol": pa.array(per_request([e.protocol for e in entries], object), pa.string()),
-        "status": pa.array(per_request([e.status for e in entries], np.int16)),
-        "latency_ms": pa.array(per_request([e.latency_ms for e in entries], np.float64)),
+        "protocol": pa.array(per_request(protocols, object), pa.string()),
+        "status": pa.array(per_request(statuses, np.int16)),
+        "latency_ms": pa.array(per_request(latencies, np.float64)),
     }
     extra = {f"in_{k}": _column(v) for k, v in inputs.items()}
     extra.update({f"out_{k}": _column(v) for k, v in outputs.items()})
@@ -181,12 +191,12 @@ def build_table(entries: list[_Entry]) -> Any:
 def warm_up() -> None:
     """Import and exercise the table path once, so the first write does not stall the
     serving process on imports (pyarrow pulls in pandas on first use)."""
-    e = _Entry("warm", time.time(), "m", 1, None, "v2", 200, 0.0, 1, np.zeros((1, 1)), {})
+    e = _Entry(time.time(), "m", 1, None, [("warm", "v2", 200, 0.0, 1, 0)], np.zeros((1, 1)), {})
     build_table([e._replace(outputs={"predict": np.zeros(1)})])
 
 
 class PredictionLogger:
-    """A bounded deque drained by one daemon thread into *sink*.
+    """A bounded deque (``max_pending`` model calls) drained by one thread into *sink*.
 
     The sink needs ``write(rows)`` (row dicts), ``flush()`` and ``close()``; with
     ``write_table(table, model=, version=, deployment=)`` it receives Arrow tables.
@@ -231,14 +241,29 @@ class PredictionLogger:
         outputs: dict[str, Any],
     ) -> None:
         """Queue one served request; never blocks (drops and counts when full)."""
+        request = (request_id, protocol, int(status), float(latency_ms), int(rows), 0)
+        self.submit_batch(model, int(version), deployment, [request], inputs, outputs, ts)
+
+    def submit_batch(
+        self,
+        model: str,
+        version: int,
+        deployment: str | None,
+        requests: list[tuple[str, str, int, float, int, int]],
+        inputs: Any,
+        outputs: dict[str, Any],
+        ts: datetime | float | None = None,
+    ) -> None:
+        """Queue the requests one model call served: *requests* holds, per request, its
+        id, protocol, status, latency in ms, rows and the offset of its first row (see
+        :class:`_Entry`); *inputs* and *outputs* hold their rows in that order. Never
+        blocks (drops and counts when full)."""
         if self.sink is None or len(self._pending) >= self.max_pending:
-            self.on_drop(rows)
+            self.on_drop(sum(r[4] for r in requests))
             return
         if not isinstance(ts, float):
             ts = ts.timestamp() if isinstance(ts, datetime) else time.time()
-        entry = _Entry(request_id, ts, model, int(version), deployment, protocol, int(status),
-                       float(latency_ms), int(rows), inputs, outputs)  # fmt: skip
-        self._pending.append(entry)
+        self._pending.append(_Entry(ts, model, version, deployment, requests, inputs, outputs))
 
     def _drain(self) -> list[_Entry]:
         out = []
@@ -254,13 +279,13 @@ class PredictionLogger:
             groups.setdefault((e.model, e.version, e.deployment), []).append(e)
         write_table = getattr(self.sink, "write_table", None)
         for (model, version, deployment), part in groups.items():
-            n = sum(e.rows for e in part)
+            n = sum(r[4] for e in part for r in e.requests)
             try:
                 table = build_table(part) if write_table is not None else None
                 if write_table is not None and table is not None:
                     write_table(table, model=model, version=version, deployment=deployment)
                 else:
-                    rows = [r for e in part for r in build_rows(_as_dict(e))]
+                    rows = [r for e in part for r in entry_rows(e)]
                     self.sink.write(rows)
                 self.written += n
             except Exception:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import math
@@ -123,14 +124,8 @@ class Loaded:
         self.ready = False
         self.inflight = 0
         self.source_id: str = mv.id  # the version the reference resolved to
-
-    @property
-    def name(self) -> str:
-        return str(self.mv.name)
-
-    @property
-    def version(self) -> int:
-        return int(self.mv.version)
+        self.name = str(mv.name)
+        self.version = int(mv.version)
 
 
 @dataclass
@@ -243,8 +238,28 @@ class ModelServer:
         def on_depth(depth: int) -> None:
             depth_g.set(depth)
 
+        logger, deployment, v = self.logger, self.deployment, int(mv.version)
+        perf_counter = time.perf_counter
+
+        def on_result(items: list[Any], inputs: Any, out: dict[str, np.ndarray]) -> None:
+            """Log what one model call served: one entry per call, not per request."""
+            now = perf_counter()
+            requests = [
+                (m[0], m[1], 200, (now - m[2]) * 1000, i.rows, i.offset)
+                for i in items
+                if (m := i.meta) is not None
+            ]
+            if requests:
+                assert logger is not None
+                logger.submit_batch(name, v, deployment, requests, inputs, out)
+
         batcher = Batcher(
-            self._predict_fn(predictor), self.executor, self.batch_config, on_batch, on_depth
+            self._predict_fn(predictor),
+            self.executor,
+            self.batch_config,
+            on_batch,
+            on_depth,
+            on_result if self.logger is not None and self.logger.sink is not None else None,
         )
         return Loaded(mv, predictor, batcher)
 
@@ -406,6 +421,11 @@ class ModelServer:
             await self.load(slot)
         if self.watch_interval_s and any(s.follows_alias for s in self.slots.values()):
             self._watch_task = asyncio.get_running_loop().create_task(self.watch())
+        # What the process holds after start-up (modules, models) lives as long as it does:
+        # move it out of the collector's reach, so that the collections the request path
+        # triggers walk only young objects (and forked workers keep their pages shared).
+        gc.collect()
+        gc.freeze()
 
     async def shutdown(self) -> None:
         if self._watch_task:
@@ -445,7 +465,10 @@ class ModelServer:
         inputs_fn: Any,
         protocol: str,
         timeout_ms: float | None = None,
+        meta: Any = None,
     ) -> tuple[Loaded, Any, dict[str, np.ndarray], int]:
+        """Validate, queue and predict one request. *meta* (request id, protocol, start
+        time on ``perf_counter``) goes with the rows to the prediction log."""
         lv = self.find(name, version)
         if not lv.ready:
             raise _NotReady(name)
@@ -475,7 +498,7 @@ class ModelServer:
             rows = n_rows(prepared)
             if rows == 0:
                 raise BadRequest("the request holds no rows", None)
-            out = await lv.batcher.enqueue(prepared, timeout_ms)
+            out = await lv.batcher.enqueue(prepared, timeout_ms, meta)
             return lv, prepared, out, rows
         finally:
             lv.inflight -= 1
@@ -713,28 +736,14 @@ def create_server(
                 raise body
             payload = parse_json(body)
             timeout = _timeout_ms(timeout_header)
-            lv, prepared, out, rows = await server.infer(
-                name, version, lambda lv: parse(payload, lv), protocol, timeout
-            )
-            label_version = str(lv.version)
             given = payload.get("id") if isinstance(payload, dict) else None
             rid = str(given) if given else next_request_id()
-            data = _dumps(render(lv, out, rid))
-            if server.logger is not None:
-                server.logger.submit(
-                    request_id=rid,
-                    ts=time.time(),
-                    model=lv.name,
-                    version=lv.version,
-                    deployment=server.deployment,
-                    protocol=protocol,
-                    status=200,
-                    latency_ms=(time.perf_counter() - t0) * 1000,
-                    rows=rows,
-                    inputs=prepared,
-                    outputs=out,
-                )
-            return 200, data
+            lv, _, out, _ = await server.infer(
+                name, version, lambda lv: parse(payload, lv), protocol, timeout,
+                (rid, protocol, t0),
+            )  # fmt: skip
+            label_version = str(lv.version)
+            return 200, _dumps(render(lv, out, rid))
         except BadRequest as exc:
             code = exc.status
             kind = "InvalidInput" if code == 400 else "TooLarge"
