@@ -65,6 +65,7 @@ def test_serve_two_workers_metrics_add_up(workspace: Any, tabular: Any, tmp_path
         for i in range(n):  # a new connection each time: the kernel spreads them
             r = httpx.post(url + "/v1/models/churn/predict", json=[{"a": i, "b": 1.0, "n": 1}])
             assert r.status_code == 200, r.text
+        time.sleep(0.3)  # each worker adds its tally to the shared files within 50 ms
         totals = []
         for _ in range(4):
             text = httpx.get(url + "/metrics").text

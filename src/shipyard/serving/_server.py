@@ -444,6 +444,7 @@ class ModelServer:
             await self._record(slot, stopped=True)
         if self.logger:
             await asyncio.get_running_loop().run_in_executor(None, self.logger.close)
+        self.metrics.flush()
         self.executor.shutdown(wait=False)
         self.load_executor.shutdown(wait=False)
         self.feature_executor.shutdown(wait=False)
