@@ -32,7 +32,7 @@ def worker_app() -> Any:
 
     cfg = json.loads(os.environ[_ENV])
     ws = Workspace(cfg["home"], db=cfg["db"], blobs=cfg["blobs"])
-    return create_server(ws, cfg["refs"], **cfg["options"])
+    return create_server(ws, cfg["refs"], own_process=True, **cfg["options"])
 
 
 def serve(
@@ -63,7 +63,7 @@ def serve(
         from ._server import create_server
 
         uvicorn.run(
-            create_server(ws, list(refs), **options),
+            create_server(ws, list(refs), own_process=True, **options),
             host=host,
             port=port,
             log_level=log_level,

@@ -37,6 +37,8 @@ from ._predlog import PredictionLogger, open_sink, warm_up
 
 log = logging.getLogger("shipyard.serving")
 
+_GC_YOUNG = 20_000  # allocations between young-generation collections (Python's: 700)
+
 # OIP datatypes ↔ numpy
 _DTYPES = {
     "BOOL": np.bool_,
@@ -162,8 +164,10 @@ class ModelServer:
         onnx: bool = False,
         intra_op_threads: int | None = 1,
         features: dict[str, str] | None = None,
+        own_process: bool = False,
     ) -> None:
         self.ws = ws
+        self.own_process = own_process
         self.intra_op_threads = intra_op_threads
         self.features = dict(features or {})  # model name -> feature service reference
         self._join_keys: dict[str, list[str]] = {}
@@ -253,16 +257,8 @@ class ModelServer:
                 assert logger is not None
                 logger.submit_batch(name, v, deployment, requests, inputs, out)
 
-        _abl = os.environ.get("SY_ABL", "")
-        pf = self._predict_fn(predictor)
-        if "predict" in _abl:
-            pf = lambda inp: {"predict": np.zeros(len(inp), np.int64)}  # noqa: E731
-        if "log" in _abl:
-            self.logger = None
-        if "metrics" in _abl:
-            self.metrics.request_done = lambda *a: None  # type: ignore[method-assign]
         batcher = Batcher(
-            pf,
+            self._predict_fn(predictor),
             self.executor,
             self.batch_config,
             on_batch,
@@ -429,11 +425,13 @@ class ModelServer:
             await self.load(slot)
         if self.watch_interval_s and any(s.follows_alias for s in self.slots.values()):
             self._watch_task = asyncio.get_running_loop().create_task(self.watch())
-        # What the process holds after start-up (modules, models) lives as long as it does:
-        # move it out of the collector's reach, so that the collections the request path
-        # triggers walk only young objects (and forked workers keep their pages shared).
-        gc.collect()
-        gc.freeze()
+        if self.own_process:
+            # What the process holds after start-up (modules, models) lives as long as it
+            # does: move it out of the collector's reach, and collect young objects less
+            # often (a request allocates a few dozen, nearly all freed by reference count).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(_GC_YOUNG, *gc.get_threshold()[1:])
 
     async def shutdown(self) -> None:
         if self._watch_task:
@@ -686,7 +684,10 @@ def create_server(
     share the cores without spin-waiting; 0 or None: the runtime's default),
     ``features`` (``{"churn": "churn_model"}``: records sent to a model may carry only
     the entity keys of that feature service and the request-time columns; the server
-    fills the other columns the model takes from the online store).
+    fills the other columns the model takes from the online store), ``own_process``
+    (the server has the process to itself, as under ``serve()``: after start-up it
+    freezes what the process holds out of the garbage collector's reach and collects
+    young objects less often; leave False when serving inside another program).
     """
     if isinstance(refs, str):
         refs = [refs]
