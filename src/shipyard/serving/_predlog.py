@@ -162,24 +162,30 @@ def build_table(entries: list[_Entry]) -> Any:
         *(r for e in entries for r in e.requests), strict=True
     )
     per_req = np.asarray(rows, np.int64)
-    starts = np.cumsum(per_req) - per_req
+    single = len(per_req) == total  # one row per request: nothing to repeat
+    which = None if single else np.repeat(np.arange(len(per_req)), per_req)
 
-    def per_request(values: Any, dtype: Any) -> np.ndarray:
-        return np.repeat(np.asarray(values, dtype=dtype), per_req)
+    def per_request(values: Any, type_: Any) -> Any:
+        arr = pa.array(values, type_)  # strings straight from the list: no object array
+        return arr if which is None else arr.take(which)
 
-    row = np.arange(total) - np.repeat(starts, per_req) + per_request(offsets, np.int64)
+    if single:
+        row = np.asarray(offsets, np.int64)
+    else:
+        starts = np.cumsum(per_req) - per_req
+        row = np.arange(total) - starts[which] + np.asarray(offsets, np.int64)[which]
     e0 = entries[0]
     ts_us = np.repeat(np.fromiter((e.ts for e in entries), np.float64, len(entries)) * 1e6, ns)
     arrays: dict[str, Any] = {
-        "request_id": pa.array(per_request(ids, object), pa.string()),
+        "request_id": per_request(ids, pa.string()),
         "row": pa.array(row.astype(np.int32)),
         "ts": pa.array(ts_us.astype(np.int64), pa.timestamp("us", tz="UTC")),
-        "model": pa.array([e0.model] * total, pa.string()),
+        "model": pa.repeat(pa.scalar(e0.model, pa.string()), total),
         "version": pa.array(np.full(total, e0.version, np.int32)),
-        "deployment": pa.array([e0.deployment] * total, pa.string()),
-        "protocol": pa.array(per_request(protocols, object), pa.string()),
-        "status": pa.array(per_request(statuses, np.int16)),
-        "latency_ms": pa.array(per_request(latencies, np.float64)),
+        "deployment": pa.repeat(pa.scalar(e0.deployment, pa.string()), total),
+        "protocol": per_request(protocols, pa.string()),
+        "status": per_request(statuses, pa.int16()),
+        "latency_ms": per_request(latencies, pa.float64()),
     }
     extra = {f"in_{k}": _column(v) for k, v in inputs.items()}
     extra.update({f"out_{k}": _column(v) for k, v in outputs.items()})
