@@ -15,6 +15,10 @@ from typing import Any
 from ._batcher import BatchConfig
 
 _ENV = "SHIPYARD_SERVING_CONFIG"
+# A model server neither logs each request (its metrics count them) nor uses client
+# addresses, so uvicorn's access log and X-Forwarded-* rewriting are work for nothing
+# on every request; nor does it announce its software in a Server header.
+_UVICORN: dict[str, Any] = {"access_log": False, "proxy_headers": False, "server_header": False}
 
 
 def _options_jsonable(options: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
-            access_log=False,
+            **_UVICORN,
         )
         return
     mp_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
@@ -94,5 +98,5 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
+        **_UVICORN,
     )
