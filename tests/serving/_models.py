@@ -17,3 +17,13 @@ class SlowSum:
     def predict(self, data: Any) -> np.ndarray:
         time.sleep(self.delay)
         return np.asarray(data["x"], dtype=float) + np.asarray(data["y"], dtype=float)
+
+
+class FailsOnNegative:
+    """Sums x and y, but fails for any negative x: a model bug reached by some inputs."""
+
+    def predict(self, data: Any) -> np.ndarray:
+        x = np.asarray(data["x"], dtype=float)
+        if (x < 0).any():
+            raise ValueError("negative x breaks this model")
+        return x + np.asarray(data["y"], dtype=float)

@@ -278,3 +278,21 @@ def test_prediction_log_follows_batches_and_split_requests(workspace: Any) -> No
         assert part["out_predict"].tolist() == [100.0 * k + i for i in range(n)]
         assert (part["protocol"] == "records").all() and (part["status"] == 200).all()
         assert (part["latency_ms"] > 0).all()
+
+
+def test_a_failing_model_answers_500_and_keeps_serving(workspace: Any) -> None:
+    from tests.serving._models import FailsOnNegative
+
+    workspace.models.register("fragile", FailsOnNegative(), input_example={"x": [1.0], "y": [2.0]})
+    app = create_server(workspace, ["fragile"], watch_interval_s=None, prediction_log=False)
+    path = "/v1/models/fragile/predict"
+    with run_uvicorn(app) as url:
+        bad = httpx.post(url + path, json=[{"x": -1.0, "y": 1.0}])
+        ok = httpx.post(url + path, json=[{"x": 2.0, "y": 1.0}])
+        text = httpx.get(url + "/metrics").text
+    assert bad.status_code == 500
+    err = bad.json()["error"]
+    assert err["type"] == "InferenceError" and "negative x breaks this model" in err["message"]
+    assert ok.status_code == 200 and ok.json()["predictions"] == [3.0]
+    assert app.state.model_server.slots["fragile"].current.inflight == 0
+    assert re.search(r'shipyard_requests_total\{code="500",model="fragile",[^}]*\} 1\.0', text)

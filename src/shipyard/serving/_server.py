@@ -726,6 +726,80 @@ def create_server(
                 raise too_large(f"more than {server.max_body_bytes}")
         return parse_json(body)
 
+    def failed(name: str, exc: BaseException) -> tuple[int, bytes]:
+        """The status and JSON error body of an inference request that raised *exc*."""
+        if isinstance(exc, BadRequest):
+            kind = "InvalidInput" if exc.status == 400 else "TooLarge"
+            return exc.status, _error_body(kind, exc.message, field=exc.field)
+        if isinstance(exc, Overloaded):
+            m.rejected.labels(name, exc.reason).inc()
+            return 503, _error_body("Overloaded", exc.message, reason=exc.reason)
+        if isinstance(exc, _NotReady):
+            m.rejected.labels(name, "not_ready").inc()
+            return 503, _error_body("NotReady", f"model {name!r} is loading", reason="not_ready")
+        if isinstance(exc, NotFound):
+            return 404, _error_body("NotFound", str(exc))
+        # a model failure: report it, keep serving
+        log.error("inference failed for %s", name, exc_info=exc)
+        return 500, _error_body("InferenceError", f"{type(exc).__name__}: {exc}")
+
+    def begin_inference(
+        name: str,
+        version: str | None,
+        body: bytes | BadRequest,
+        timeout_header: str | None,
+        protocol: str,
+        parse: Any,
+    ) -> tuple[Any, tuple[int, bytes] | None]:
+        """Start one inference request, up to its rows queued for the model: returns
+        (pending, None) with the awaitable of the outputs last in *pending*, or (None,
+        (status, body)) when it ends before. Never raises. The request's second half
+        is :func:`end_inference`; together: :func:`run_inference`. (Two plain
+        functions and the caller's await: a coroutine level less on every request.)"""
+        t0 = time.perf_counter()
+        try:
+            if isinstance(body, BadRequest):
+                raise body
+            payload = parse_json(body)
+            timeout = _timeout_ms(timeout_header) if timeout_header is not None else None
+            given = payload.get("id") if isinstance(payload, dict) else None
+            rid = str(given) if given else next_request_id()
+            lv = server.find(name, version)
+            if not lv.ready:
+                raise _NotReady(name)
+            waiter = server.submit(lv, parse(payload, lv), timeout, (rid, protocol, t0))
+        except Exception as exc:
+            code, data = failed(name, exc)
+            m.request_done(name, version or "", protocol, str(code), time.perf_counter() - t0)
+            return None, (code, data)
+        lv.inflight += 1  # a swap retires the old version once this is back to 0
+        return (t0, lv, rid, waiter), None
+
+    def end_inference(
+        name: str,
+        version: str | None,
+        protocol: str,
+        render: Any,
+        pending: Any,
+        out: dict[str, np.ndarray] | None,
+        exc: BaseException | None,
+    ) -> tuple[int, bytes]:
+        """The second half of an inference request: its outputs (or the exception
+        awaiting them raised) rendered as (status, JSON body). Never raises."""
+        t0, lv, rid, _ = pending
+        lv.inflight -= 1
+        label_version = version or ""
+        if exc is None:
+            try:
+                code, data = 200, _dumps(render(lv, out, rid))
+                label_version = str(lv.version)
+            except Exception as render_exc:
+                code, data = failed(name, render_exc)
+        else:
+            code, data = failed(name, exc)
+        m.request_done(name, label_version, protocol, str(code), time.perf_counter() - t0)
+        return code, data
+
     async def run_inference(
         name: str,
         version: str | None,
@@ -735,49 +809,19 @@ def create_server(
         parse: Any,
         render: Any,
     ) -> tuple[int, bytes]:
-        """One inference request, bytes in, (status, JSON bytes) out; never raises."""
-        t0 = time.perf_counter()
-        code = 200
-        label_version = version or ""
+        """One inference request, bytes in, (status, JSON bytes) out; never raises
+        (except when cancelled)."""
+        pending, done = begin_inference(name, version, body, timeout_header, protocol, parse)
+        if done is not None:
+            return done
         try:
-            if isinstance(body, BadRequest):
-                raise body
-            payload = parse_json(body)
-            timeout = _timeout_ms(timeout_header)
-            given = payload.get("id") if isinstance(payload, dict) else None
-            rid = str(given) if given else next_request_id()
-            lv = server.find(name, version)
-            if not lv.ready:
-                raise _NotReady(name)
-            lv.inflight += 1  # a swap retires the old version once this is back to 0
-            try:
-                waiter = server.submit(lv, parse(payload, lv), timeout, (rid, protocol, t0))
-                out = await waiter
-            finally:
-                lv.inflight -= 1
-            label_version = str(lv.version)
-            return 200, _dumps(render(lv, out, rid))
-        except BadRequest as exc:
-            code = exc.status
-            kind = "InvalidInput" if code == 400 else "TooLarge"
-            return code, _error_body(kind, exc.message, field=exc.field)
-        except Overloaded as exc:
-            code = 503
-            m.rejected.labels(name, exc.reason).inc()
-            return code, _error_body("Overloaded", exc.message, reason=exc.reason)
-        except _NotReady:
-            code = 503
-            m.rejected.labels(name, "not_ready").inc()
-            return code, _error_body("NotReady", f"model {name!r} is loading", reason="not_ready")
-        except NotFound as exc:
-            code = 404
-            return code, _error_body("NotFound", str(exc))
-        except Exception as exc:  # a model failure: report it, keep serving
-            code = 500
-            log.exception("inference failed for %s", name)
-            return code, _error_body("InferenceError", f"{type(exc).__name__}: {exc}")
-        finally:
-            m.request_done(name, label_version, protocol, str(code), time.perf_counter() - t0)
+            out = await pending[-1]
+        except BaseException as exc:
+            code_data = end_inference(name, version, protocol, render, pending, None, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return code_data
+        return end_inference(name, version, protocol, render, pending, out, None)
 
     async def handle(request: Request, protocol: str, parse: Any, render: Any) -> Response:
         """The inference routes through the router, with the same behaviour: reached when
@@ -1007,7 +1051,8 @@ def create_server(
     app = _ServerApp(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
-    app.run_inference = run_inference
+    app.begin_inference = begin_inference
+    app.end_inference = end_inference
     app.parsers = parsers
     app.too_large = too_large
     app.max_body_bytes = server.max_body_bytes
@@ -1037,12 +1082,13 @@ def _match_inference(path: str) -> tuple[str, str, str | None] | None:
 
 
 class _ServerApp(Starlette):
-    """The server's app: POSTs to the inference routes go straight to ``run_inference``
+    """The server's app: POSTs to the inference routes go straight to the model server
     (see :func:`create_server`) without the router, the Request and the Response
     objects, a large share of a small model's request; everything else, and inference
     paths under a ``root_path`` prefix, is plain Starlette."""
 
-    run_inference: Any = None
+    begin_inference: Any = None
+    end_inference: Any = None
     parsers: dict[str, tuple[Any, Any]] = {}  # set per instance
     too_large: Any = None
     max_body_bytes = 0
@@ -1050,7 +1096,7 @@ class _ServerApp(Starlette):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         hit = (
             _match_inference(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "POST" and self.run_inference
+            if scope["type"] == "http" and scope["method"] == "POST" and self.begin_inference
             else None
         )
         if hit is None:
@@ -1089,7 +1135,19 @@ class _ServerApp(Starlette):
                 else b"".join(chunks)
             )
         parse, render = self.parsers[protocol]
-        code, data = await self.run_inference(name, version, body, timeout, protocol, parse, render)
+        # run_inference (see create_server) without its coroutine level
+        pending, done = self.begin_inference(name, version, body, timeout, protocol, parse)
+        if done is not None:
+            code, data = done
+        else:
+            try:
+                out = await pending[-1]
+            except BaseException as exc:
+                code, data = self.end_inference(name, version, protocol, render, pending, None, exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                code, data = self.end_inference(name, version, protocol, render, pending, out, None)
         await send(
             {
                 "type": "http.response.start",
