@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from shipyard.serving import ServerMetrics
+from tests._support import run_async
 
 VALUES = [0.0004, 0.0005, 0.001, 0.003, 0.02, 0.2, 7.0, 0.0]
 
@@ -47,7 +49,7 @@ def test_tallied_requests_match_observe(bulk: bool) -> None:
         )
         m.render()  # reading /metrics adds what was tallied
 
-    asyncio.run(serve())
+    run_async(serve())
     ref = _reference()
     get = m.registry.get_sample_value
     labels = {"model": "m", "protocol": "v2"}
@@ -80,7 +82,8 @@ def test_tally_reaches_prometheus_soon_on_an_event_loop() -> None:
         await asyncio.sleep(0.1)
         return before, m.registry.get_sample_value("shipyard_requests_total", ok)
 
-    before, after = asyncio.run(main())
+    before, after = run_async(main())
     assert not before and after == 5  # without anyone reading /metrics
-    m.request_done("m", "1", "v2", "200", 0.001)  # no event loop: added at once
+    with ThreadPoolExecutor(1) as pool:  # a thread without an event loop: added at once
+        pool.submit(m.request_done, "m", "1", "v2", "200", 0.001).result()
     assert m.registry.get_sample_value("shipyard_requests_total", ok) == 6
