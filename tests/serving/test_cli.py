@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests._support import free_port
 
@@ -141,3 +142,26 @@ def test_package_dir_consistent(workspace: Any, tabular: Any, tmp_path: Path) ->
     ) as pws:
         p = pws.models.load(meta["serves"])
         assert list(p.predict([{"a": 3.0, "b": 1.0, "n": 0}])) == [1]
+
+
+def test_serve_options_reach_the_server(
+    workspace: Any, tabular: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``shipyard serve`` hands to ``serve()``, without starting uvicorn."""
+    from typer.testing import CliRunner
+
+    import shipyard.serving as serving
+    from shipyard.cli import app as cli
+    from shipyard.cli._common import reset_state
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(serving, "serve", lambda refs, *a, **kw: seen.update(refs=refs, **kw))
+    home = str(workspace.settings.home)
+    reset_state()
+    r = CliRunner().invoke(cli, ["--home", home, "serve", "churn@1", "--no-prediction-log"])
+    assert r.exit_code == 0, r.output
+    assert seen["refs"] == ["churn@1"] and seen["prediction_log"] is False
+    reset_state()
+    r = CliRunner().invoke(cli, ["--home", home, "serve", "churn@1", "--max-batch-size", "8"])
+    assert r.exit_code == 0, r.output
+    assert seen["prediction_log"] is True and seen["batching"].max_batch_size == 8

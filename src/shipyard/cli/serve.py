@@ -45,6 +45,11 @@ def serve(
     onnx: bool = typer.Option(
         False, "--onnx", help="Serve each version's ONNX export (exported once if needed)."
     ),
+    no_prediction_log: bool = typer.Option(
+        False,
+        "--no-prediction-log",
+        help="Do not log served predictions for monitoring (on by default).",
+    ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Serve model versions over HTTP (Open Inference Protocol v2, TF-Serving, records)."""
@@ -95,6 +100,7 @@ def serve(
         deployment=deployment,
         watch_interval_s=watch_interval or None,
         onnx=onnx,
+        prediction_log=not no_prediction_log,
     )
 
 
