@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -141,10 +142,17 @@ def _stacked(values: list[Any], ns: np.ndarray) -> dict[str, list[np.ndarray]] |
         if list(c) != keys:
             return None
         for k, v in c.items():
+            if v.ndim > 1 and len(v) == n:
+                v = _json_rows(v)  # a value per row with several numbers (logits…)
             if v.ndim != 1 or len(v) != n:
                 return None
             out[k].append(v)
     return out
+
+
+def _json_rows(arr: np.ndarray) -> np.ndarray:
+    """Each row of *arr* as the JSON text the row path stores for a non-scalar value."""
+    return np.array([json.dumps(r) for r in arr.tolist()], dtype=object)
 
 
 def build_table(entries: list[_Entry]) -> Any:
@@ -179,7 +187,7 @@ def build_table(entries: list[_Entry]) -> Any:
     arrays: dict[str, Any] = {
         "request_id": per_request(ids, pa.string()),
         "row": pa.array(row.astype(np.int32)),
-        "ts": pa.array(ts_us.astype(np.int64), pa.timestamp("us", tz="UTC")),
+        "ts": pa.array(np.rint(ts_us).astype(np.int64), pa.timestamp("us", tz="UTC")),
         "model": pa.repeat(pa.scalar(e0.model, pa.string()), total),
         "version": pa.array(np.full(total, e0.version, np.int32)),
         "deployment": pa.repeat(pa.scalar(e0.deployment, pa.string()), total),
@@ -224,6 +232,7 @@ class PredictionLogger:
         self._pending: collections.deque[_Entry] = collections.deque()
         self._stop = threading.Event()
         self.written = 0
+        self._row_path: set[tuple[str, int]] = set()  # warned about, once each
         self._thread: threading.Thread | None = None
         if sink is not None:
             self._thread = threading.Thread(
@@ -291,6 +300,15 @@ class PredictionLogger:
                 if write_table is not None and table is not None:
                     write_table(table, model=model, version=version, deployment=deployment)
                 else:
+                    if write_table is not None and (model, version) not in self._row_path:
+                        self._row_path.add((model, version))
+                        log.warning(
+                            "the prediction log of %s@%s is written row by row (its requests' "
+                            "inputs or outputs do not line up column for column), which costs "
+                            "far more than the table path",
+                            model,
+                            version,
+                        )
                     rows = [r for e in part for r in entry_rows(e)]
                     self.sink.write(rows)
                 self.written += n
