@@ -27,3 +27,11 @@ class FailsOnNegative:
         if (x < 0).any():
             raise ValueError("negative x breaks this model")
         return x + np.asarray(data["y"], dtype=float)
+
+
+class DaysSince:
+    """Days from 2024-01-01 to column ``when``, plus ``x``: a model with a datetime input."""
+
+    def predict(self, data: Any) -> np.ndarray:
+        days = (np.asarray(data["when"]) - np.datetime64("2024-01-01")) / np.timedelta64(1, "D")
+        return days + np.asarray(data["x"], dtype=float)

@@ -296,3 +296,55 @@ def test_a_failing_model_answers_500_and_keeps_serving(workspace: Any) -> None:
     assert ok.status_code == 200 and ok.json()["predictions"] == [3.0]
     assert app.state.model_server.slots["fragile"].current.inflight == 0
     assert re.search(r'shipyard_requests_total\{code="500",model="fragile",[^}]*\} 1\.0', text)
+
+
+def test_datetime_columns_arrive_as_iso_text(workspace: Any) -> None:
+    """JSON has no datetime: ISO 8601 text in a datetime column is parsed (offsets to UTC),
+    anything else is a 400 naming the column; the log keeps them as timestamps."""
+    import pyarrow as pa
+
+    from shipyard.serving import _server
+    from tests.serving._models import DaysSince
+
+    tables: list[pa.Table] = []
+
+    class TableSink:
+        def write(self, rows: list[dict[str, Any]]) -> None:
+            raise AssertionError("a sink with write_table gets tables")
+
+        def write_table(self, table: pa.Table, **_: Any) -> None:
+            tables.append(table)
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    example = {"when": np.array(["2024-01-02"], dtype="datetime64[ns]"), "x": [0.0]}
+    workspace.models.register("days", DaysSince(), input_example=example)
+    app = create_server(workspace, ["days"], watch_interval_s=None)
+    path = "/v1/models/days/predict"
+    orig = _server.open_sink
+    _server.open_sink = lambda ws, dep: TableSink()  # type: ignore[assignment]
+    try:
+        with run_uvicorn(app) as url:
+            ok = httpx.post(
+                url + path,
+                json=[
+                    {"when": "2024-01-05", "x": 0.5},
+                    {"when": "2024-01-11T12:00:00Z", "x": 0},
+                    {"when": "2024-01-11T14:00:00+02:00", "x": 0},
+                ],
+            )
+            bad = httpx.post(url + path, json=[{"when": "next tuesday", "x": 0}])
+    finally:
+        _server.open_sink = orig
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["predictions"] == [4.5, 10.5, 10.5]
+    assert bad.status_code == 400
+    err = bad.json()["error"]
+    assert err["details"]["field"] == "when" and "next tuesday" in err["message"]
+    logged = pa.concat_tables(tables)
+    assert logged.schema.field("in_when").type == pa.timestamp("us", tz="UTC")
+    assert [t.isoformat() for t in logged.column("in_when").to_pylist()][1] == (
+        "2024-01-11T12:00:00+00:00"
+    )

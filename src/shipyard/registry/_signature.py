@@ -13,6 +13,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -359,7 +360,10 @@ def _check_scalars(values: np.ndarray, spec: ColumnSpec, what: str) -> None:
 
 
 def _coerce_object(values: np.ndarray, spec: ColumnSpec, what: str) -> np.ndarray:
-    """Object columns holding numbers (JSON input) become numeric; text stays text."""
+    """Object columns holding numbers (JSON input) become numeric, and ISO 8601 text in a
+    datetime column becomes datetimes; other text stays text."""
+    if spec.kind == "datetime" and len(values) and all(isinstance(v, str) for v in values):
+        return _parse_datetimes(values, spec, what)
     if values.dtype.kind != "O":
         return values
     if all(isinstance(v, bool) for v in values):
@@ -369,6 +373,29 @@ def _coerce_object(values: np.ndarray, spec: ColumnSpec, what: str) -> np.ndarra
     if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
         return values.astype(np.float64)
     return values
+
+
+def _parse_datetimes(values: np.ndarray, spec: ColumnSpec, what: str) -> np.ndarray:
+    """ISO 8601 text (``2024-01-05``, ``2024-01-05T10:30:00Z``, ``…+02:00``) as naive UTC
+    ``datetime64`` in the signature's unit (microseconds when it names none)."""
+    parsed = []
+    for i, v in enumerate(values):
+        try:
+            d = datetime.fromisoformat(v)
+        except ValueError:
+            raise InvalidInput(
+                f"column {spec.name!r} of {what} holds {str(v)!r} at row {i}, which is not an ISO "
+                "8601 date-time; send text like 2024-01-05T10:30:00Z",
+                details={"field": spec.name, "problem": "dtype", "expected": "datetime"},
+            ) from None
+        if d.tzinfo is not None:
+            d = d.astimezone(UTC).replace(tzinfo=None)
+        parsed.append(d)
+    out = np.array(parsed, dtype="datetime64[us]")
+    unit = spec.dtype.lower()
+    if unit.startswith("datetime64[") and unit.endswith("]") and "," not in unit:
+        out = out.astype(unit)
+    return out
 
 
 def to_columns(data: Any, names: list[str] | None, what: str) -> Columns:

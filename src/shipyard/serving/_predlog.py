@@ -73,6 +73,16 @@ def _slice(values: Any, start: int, stop: int) -> Any:
     return values[start:stop]
 
 
+def _pylist(arr: np.ndarray) -> list[Any]:
+    """Python values of *arr*; datetimes as aware UTC ``datetime`` (not integers)."""
+    if arr.dtype.kind == "M":
+        return [
+            None if d is None else d.replace(tzinfo=UTC)
+            for d in arr.astype("datetime64[us]").tolist()
+        ]
+    return list(np.asarray(arr).tolist())
+
+
 def entry_rows(e: _Entry) -> list[dict[str, Any]]:
     """One log row per predicted row of *e*, as dicts (for sinks without tables)."""
     out = []
@@ -80,8 +90,7 @@ def entry_rows(e: _Entry) -> list[dict[str, Any]]:
     ts = datetime.fromtimestamp(e.ts, UTC)
     for request_id, protocol, status, latency_ms, n, offset in e.requests:
         cols = {
-            k: np.asarray(v).tolist()
-            for k, v in _input_columns(_slice(e.inputs, start, start + n)).items()
+            k: _pylist(v) for k, v in _input_columns(_slice(e.inputs, start, start + n)).items()
         }
         outs = {k: np.asarray(v[start : start + n]).tolist() for k, v in e.outputs.items()}
         for i in range(n):
@@ -116,6 +125,8 @@ def _column(parts: list[np.ndarray]) -> Any:
         return pa.array(arr.astype(np.int64, copy=False))
     if kind == "b":
         return pa.array(arr)
+    if kind == "M":  # datetimes (naive, UTC) as timestamps
+        return pa.array(arr.astype("datetime64[us]")).cast(pa.timestamp("us", tz="UTC"))
     values = arr.tolist()
     try:
         out = pa.array(values)
