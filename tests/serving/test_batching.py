@@ -25,6 +25,23 @@ async def _fire(url: str, bodies: list[Any], path: str) -> list[httpx.Response]:
         return list(await asyncio.gather(*(c.post(path, json=b) for b in bodies)))
 
 
+def _table_sink(tables: list[Any]) -> type:
+    """A prediction-log sink class that keeps the Arrow tables it is handed."""
+
+    class TableSink:
+        def write(self, rows: list[dict[str, Any]]) -> None:
+            raise AssertionError("a sink with write_table gets tables")
+
+        def write_table(self, table: Any, **_: Any) -> None:
+            tables.append(table)
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    return TableSink
+
+
 def test_batches_never_exceed_max_rows(workspace: Any) -> None:
     workspace.models.register("adder", SlowSum(0.01), input_example={"x": [1.0], "y": [2.0]})
     app = create_server(
@@ -236,17 +253,7 @@ def test_prediction_log_follows_batches_and_split_requests(workspace: Any) -> No
     import pyarrow as pa
 
     tables: list[pa.Table] = []
-
-    class TableSink:
-        def write(self, rows: list[dict[str, Any]]) -> None:
-            raise AssertionError("a sink with write_table gets tables")
-
-        def write_table(self, table: pa.Table, **_: Any) -> None:
-            tables.append(table)
-
-        def flush(self) -> None: ...
-
-        def close(self) -> None: ...
+    TableSink = _table_sink(tables)
 
     from shipyard.serving import _server
 
@@ -307,17 +314,7 @@ def test_datetime_columns_arrive_as_iso_text(workspace: Any) -> None:
     from tests.serving._models import DaysSince
 
     tables: list[pa.Table] = []
-
-    class TableSink:
-        def write(self, rows: list[dict[str, Any]]) -> None:
-            raise AssertionError("a sink with write_table gets tables")
-
-        def write_table(self, table: pa.Table, **_: Any) -> None:
-            tables.append(table)
-
-        def flush(self) -> None: ...
-
-        def close(self) -> None: ...
+    TableSink = _table_sink(tables)
 
     example = {"when": np.array(["2024-01-02"], dtype="datetime64[ns]"), "x": [0.0]}
     workspace.models.register("days", DaysSince(), input_example=example)
