@@ -68,16 +68,21 @@ def plans(workspace: Any) -> Any:
     return workspace.models.register("plans", pipe, input_example=X.head(3))
 
 
-@pytest.fixture(scope="module")
-def url(workspace: Any, plans: Any, tensor_model: Any) -> Iterator[str]:
-    app = create_server(
+def _server(workspace: Any, **options: Any) -> Any:
+    return create_server(
         workspace,
         ["plans", "digits"],
         max_body_bytes=50_000,
         watch_interval_s=None,
         batching={"max_latency_ms": 1.0},
         prediction_log=False,
+        **options,
     )
+
+
+@pytest.fixture(scope="module")
+def url(workspace: Any, plans: Any, tensor_model: Any) -> Iterator[str]:
+    app = _server(workspace)
     with run_uvicorn(app) as base:
         yield base
 
@@ -176,15 +181,7 @@ def _fuzz(url: str, *, repository: bool) -> tuple[list[str], int]:
 def test_schemathesis_finds_no_server_errors(workspace: Any, plans: Any, tensor_model: Any) -> None:
     """Generated and invalid requests to every operation: no 500, every response as
     documented. Its own server: the fuzzed repository operations unload models."""
-    app = create_server(
-        workspace,
-        ["plans", "digits"],
-        max_body_bytes=50_000,
-        watch_interval_s=None,
-        batching={"max_latency_ms": 1.0},
-        prediction_log=False,
-        record_deployments=False,
-    )
+    app = _server(workspace, record_deployments=False)
     with run_uvicorn(app) as base:
         failures, requests = _fuzz(base, repository=False)  # models served throughout
         more_failures, more_requests = _fuzz(base, repository=True)

@@ -78,7 +78,7 @@ _MAX_POLLS = 16  # event-loop polls at most while a batch keeps growing
 class _Item:
     inputs: Any
     rows: int
-    future: asyncio.Future[dict[str, np.ndarray]] | None
+    future: asyncio.Future[dict[str, np.ndarray]]
     deadline: float
     meta: Any = None  # what the caller passed to enqueue, for on_result
     offset: int = 0  # the first row of this part within its request (split requests)
@@ -208,7 +208,9 @@ class Batcher:
         if self.on_batch:
             self.on_batch(rows, elapsed)
         if self.on_result:
-            self._report([_Item(inputs, rows, None, 0.0, meta)], inputs, out)
+            done: asyncio.Future[dict[str, np.ndarray]] = asyncio.get_running_loop().create_future()
+            done.set_result(out)
+            self._report([_Item(inputs, rows, done, 0.0, meta)], inputs, out)
         return out
 
     def _report(self, items: list[_Item], inputs: Any, out: dict[str, np.ndarray]) -> None:
@@ -257,7 +259,6 @@ class Batcher:
                     break
                 self._pending.popleft()
                 self._queued_rows -= item.rows
-                assert item.future is not None
                 if item.future.cancelled():
                     continue
                 if now > item.deadline:
@@ -279,7 +280,7 @@ class Batcher:
             out, elapsed = await self._predict(inputs)
         except Exception as exc:
             for i in batch:
-                if i.future is not None and not i.future.done():
+                if not i.future.done():
                     i.future.set_exception(exc)
             return
         self.max_rows_seen = max(self.max_rows_seen, rows)
@@ -299,7 +300,7 @@ class Batcher:
             self.on_batch(rows, elapsed)
         start = 0
         for i in batch:
-            if i.future is not None and not i.future.done():
+            if not i.future.done():
                 i.future.set_result({k: v[start : start + i.rows] for k, v in out.items()})
             start += i.rows
         if self.on_result:

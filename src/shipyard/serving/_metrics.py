@@ -84,7 +84,6 @@ class ServerMetrics:
 
         # (model, version, protocol, code) -> (request counter, duration histogram, bulk)
         self._children: dict[tuple[str, str, str, str], tuple[Any, Any, bool]] = {}
-        # the same key -> [requests, seconds, count per bucket, values to observe()]
         self._tally: dict[tuple[str, str, str, str], list[Any]] = {}
         self._flush_at: asyncio.TimerHandle | None = None
         self.flush_s = flush_s
@@ -96,18 +95,14 @@ class ServerMetrics:
         key = (model, version, protocol, code)
         t = self._tally.get(key)
         if t is None:
-            t = self._tally[key] = [0, 0.0, [0] * (len(_LAT) + 1), []]
-            if key not in self._children:
-                counter = self.requests.labels(model, version, protocol, code)
-                hist = self.request_duration.labels(model, protocol)
-                # in bulk: add to the histogram's bucket and sum values, what observe()
-                # does one value at a time; a prometheus_client without them: observe()
-                bulk = len(getattr(hist, "_buckets", ())) == len(_LAT) + 1 and hasattr(hist, "_sum")
-                self._children[key] = (counter, hist, bulk)
+            bulk = (self._children.get(key) or self._add_children(key))[2]
+            # [requests, seconds, count per bucket, values for observe() when not in bulk]
+            t = self._tally[key] = [0, 0.0, [0] * (len(_LAT) + 1), None if bulk else []]
         t[0] += 1
         t[1] += seconds
-        t[2][bisect_left(_LAT, seconds)] += 1  # le: the first bound >= seconds
-        if not self._children[key][2]:
+        if t[3] is None:
+            t[2][bisect_left(_LAT, seconds)] += 1  # le: the first bound >= seconds
+        else:
             t[3].append(seconds)
         if self._flush_at is None:
             try:
@@ -117,6 +112,16 @@ class ServerMetrics:
                 return
             self._flush_at = loop.call_later(self.flush_s, self.flush)
 
+    def _add_children(self, key: tuple[str, str, str, str]) -> tuple[Any, Any, bool]:
+        model, version, protocol, code = key
+        counter = self.requests.labels(model, version, protocol, code)
+        hist = self.request_duration.labels(model, protocol)
+        # in bulk: add to the histogram's bucket and sum values, what observe() does one
+        # value at a time; a prometheus_client without them gets observe() per value
+        bulk = len(getattr(hist, "_buckets", ())) == len(_LAT) + 1 and hasattr(hist, "_sum")
+        self._children[key] = (counter, hist, bulk)
+        return self._children[key]
+
     def flush(self) -> None:
         """Add what :meth:`request_done` tallied to the Prometheus values."""
         if self._flush_at is not None:
@@ -124,15 +129,16 @@ class ServerMetrics:
             self._flush_at = None
         tally, self._tally = self._tally, {}
         for key, (n, total, buckets, values) in tally.items():
-            counter, hist, bulk = self._children[key]
+            counter, hist, _ = self._children[key]
             counter.inc(n)
-            if bulk:
+            if values is None:
                 hist._sum.inc(total)
                 for value, count in zip(hist._buckets, buckets, strict=True):
                     if count:
                         value.inc(count)
-            for v in values:
-                hist.observe(v)
+            else:
+                for v in values:
+                    hist.observe(v)
 
     def render(self) -> tuple[bytes, str]:
         self.flush()

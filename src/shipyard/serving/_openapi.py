@@ -272,7 +272,6 @@ def _first_row(example: Any, sig: Any) -> Any:
 
 def _model_paths(name: str, lv: Any, datatypes: Mapping[str, Any]) -> Schema:
     sig = lv.predictor.signature
-    no_params: list[Any] = []
     if sig is None:
         return {}
     row_example = _first_row(getattr(lv.mv, "input_example", None), sig)
@@ -313,23 +312,8 @@ def _model_paths(name: str, lv: Any, datatypes: Mapping[str, Any]) -> Schema:
             "required": ["instances"],
             "properties": {"instances": {"type": "array", "minItems": 1, "items": row_schema}},
         }
-        paths = {
-            f"/v2/models/{name}/infer": _infer_op(
-                f"Inference on {name} (tensor {spec.name}: {spec.dtype} {list(spec.shape)})",
-                f"infer_{name}",
-                no_params,
-                oip_body,
-                oip_example,
-            ),
-            f"/v1/models/{name}:predict": _predict_op(
-                f"Predict with {name} (TF-Serving style)",
-                f"tf_predict_{name}",
-                no_params,
-                tf_body,
-                {"instances": [row]},
-            ),
-        }
-        return paths
+        inputs = f"tensor {spec.name}: {spec.dtype} {list(spec.shape)}"
+        return _infer_paths(name, inputs, oip_body, oip_example, tf_body, row)
     cols = [(c.name, c.kind) for c in sig.inputs]
     row = row_example or {c: _KIND_DEFAULT.get(k, 0) for c, k in cols}
     record: Schema = {
@@ -376,23 +360,29 @@ def _model_paths(name: str, lv: Any, datatypes: Mapping[str, Any]) -> Schema:
         "required": ["instances"],
         "properties": {"instances": records},
     }
+    paths = _infer_paths(
+        name, f"columns {', '.join(c for c, _ in cols)}", oip_body, oip_example, tf_body, row
+    )
+    paths[f"/v1/models/{name}/predict"] = _predict_op(
+        f"Predict with {name} on records", f"records_predict_{name}", [], records, [row]
+    )
+    return paths
+
+
+def _infer_paths(
+    name: str, inputs: str, oip_body: Schema, oip_example: Any, tf_body: Schema, row: Any
+) -> Schema:
+    """The OIP v2 and TF-Serving paths of one model, whatever its signature's shape."""
     return {
         f"/v2/models/{name}/infer": _infer_op(
-            f"Inference on {name} (columns {', '.join(c for c, _ in cols)})",
-            f"infer_{name}",
-            no_params,
-            oip_body,
-            oip_example,
+            f"Inference on {name} ({inputs})", f"infer_{name}", [], oip_body, oip_example
         ),
         f"/v1/models/{name}:predict": _predict_op(
             f"Predict with {name} (TF-Serving style)",
             f"tf_predict_{name}",
-            no_params,
+            [],
             tf_body,
             {"instances": [row]},
-        ),
-        f"/v1/models/{name}/predict": _predict_op(
-            f"Predict with {name} on records", f"records_predict_{name}", no_params, records, [row]
         ),
     }
 

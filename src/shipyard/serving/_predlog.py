@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._batcher import take
+
 log = logging.getLogger("shipyard.serving")
 
 
@@ -65,14 +67,6 @@ def _input_columns(inputs: Any) -> dict[str, np.ndarray]:
     return {}
 
 
-def _slice(values: Any, start: int, stop: int) -> Any:
-    if isinstance(values, dict):
-        return {k: v[start:stop] for k, v in values.items()}
-    if hasattr(values, "iloc"):
-        return values.iloc[start:stop]
-    return values[start:stop]
-
-
 def _pylist(arr: np.ndarray) -> list[Any]:
     """Python values of *arr*; datetimes as aware UTC ``datetime`` (not integers)."""
     if arr.dtype.kind == "M":
@@ -89,9 +83,7 @@ def entry_rows(e: _Entry) -> list[dict[str, Any]]:
     start = 0
     ts = datetime.fromtimestamp(e.ts, UTC)
     for request_id, protocol, status, latency_ms, n, offset in e.requests:
-        cols = {
-            k: _pylist(v) for k, v in _input_columns(_slice(e.inputs, start, start + n)).items()
-        }
+        cols = {k: _pylist(v) for k, v in _input_columns(take(e.inputs, start, start + n)).items()}
         outs = {k: np.asarray(v[start : start + n]).tolist() for k, v in e.outputs.items()}
         for i in range(n):
             out.append(

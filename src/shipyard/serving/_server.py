@@ -761,7 +761,7 @@ def create_server(
             if isinstance(body, BadRequest):
                 raise body
             payload = parse_json(body)
-            timeout = _timeout_ms(timeout_header) if timeout_header is not None else None
+            timeout = _timeout_ms(timeout_header)
             given = payload.get("id") if isinstance(payload, dict) else None
             rid = str(given) if given else next_request_id()
             lv = server.find(name, version)
